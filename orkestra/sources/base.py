@@ -13,7 +13,7 @@ import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
@@ -43,10 +43,17 @@ class CallContext:
 
 @dataclass(frozen=True)
 class SourceEnvironment:
-    """Where a source type lives: the config directory (relative paths resolve against it)."""
+    """Where a source type lives.
+
+    `config_dir`: relative paths in its section resolve against it.
+    `secrets`: values that came from ${ENV}; never put them in logs or errors.
+    `sibling`: the other source types of the same scope, by type name (the feast type reads its
+    database fallback through the `database` one); None when that type is not configured.
+    """
 
     config_dir: Path
-    secrets: frozenset[str] = frozenset()  # values that came from ${ENV}: never log them
+    secrets: frozenset[str] = frozenset()
+    sibling: Callable[[str], SourceType | None] = field(default=lambda name: None)
 
 
 class ComponentState(str, enum.Enum):
