@@ -22,9 +22,13 @@ if TYPE_CHECKING:
 
 
 class SectionModel(BaseModel):
-    """Base of a source type's config section; unknown keys are reported by the loader."""
+    """Base of a source type's config section (and of the models nested in it).
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    Unknown keys are kept in `model_extra`; the loader reports them with file:line as warnings
+    (errors under --strict), as it does for every other part of the config.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
 class EmptySection(SectionModel):
