@@ -79,12 +79,17 @@ class SourceError(OrkestraError):
     """A backend failed. `source` names the data source (or model) that failed."""
 
     status = 502
+    retryable = True  # False for answers a retry cannot change (a 4xx from the backend)
 
-    def __init__(self, source: str, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, source: str, message: str, *, status: int | None = None, retryable: bool | None = None
+    ) -> None:
         self.source = source
         self.message = message
         if status is not None:
             self.status = status
+        if retryable is not None:
+            self.retryable = retryable
         super().__init__(f"source '{source}': {message}")
 
 
@@ -94,3 +99,4 @@ class SourceTimeout(SourceError):
 
 class SourceUnavailable(SourceError):
     status = 503
+    retryable = False
