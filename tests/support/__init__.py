@@ -1,0 +1,1 @@
+"""Real backends for tests (a loopback HTTP server, ...) and the pytest fixtures that start them."""
