@@ -1,0 +1,172 @@
+"""One configured database: its engine (a connection pool), its health, and running a statement.
+
+The engine is created on first use (normally by `start()`); creating it opens no connection.
+`status` reflects the last thing learnt about the database: the start-up `SELECT 1`, then every
+call, so a database that was down at start shows READY once it answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql import Executable
+
+from orkestra.errors import SourceError, SourceUnavailable
+from orkestra.secrets import Redactor
+from orkestra.sources.base import ComponentState, ComponentStatus
+from orkestra.sources.database import failures
+from orkestra.sources.database.config import DatabaseSourceConfig, ResultMode
+from orkestra.sources.database.results import shape_result
+from orkestra.sources.database.urls import (
+    ConnectionStringError,
+    check_driver,
+    is_memory_sqlite,
+    resolve_url,
+)
+
+START_PROBE_TIMEOUT = 5.0  # seconds; start() must not hang on an unreachable host
+_PROBE = text("SELECT 1")
+
+
+class DatabasePool:
+    def __init__(
+        self, db_id: str, config: DatabaseSourceConfig, project_root: Path, secrets: frozenset[str]
+    ) -> None:
+        self.db_id = db_id
+        self.config = config
+        self._engine: AsyncEngine | None = None
+        self._closed = False
+        self._url: URL | None = None
+        self._url_problem: str | None = None
+        hidden = set(secrets)
+        try:
+            self._url = resolve_url(config.connection_string, project_root)
+            if self._url.password:
+                password = str(self._url.password)
+                hidden |= {password, quote(password, safe=""), quote_plus(password)}
+        except ConnectionStringError as exc:
+            self._url_problem = str(exc)
+        self._secrets = Redactor(hidden)
+        self.status = ComponentStatus(ComponentState.STARTING)
+
+    def problem(self) -> str | None:
+        """Why this database cannot be used at all (bad URL, missing driver), or None."""
+        if self._url_problem is not None:
+            return self._url_problem
+        assert self._url is not None
+        try:
+            check_driver(self._url)
+        except ConnectionStringError as exc:
+            return str(exc)
+        return None
+
+    async def start(self) -> None:
+        try:
+            self._engine_for(self.db_id)
+        except SourceUnavailable:
+            return  # status already says why
+        try:
+            await self.run(_PROBE, {}, "scalar", START_PROBE_TIMEOUT, self.db_id, "start-up check")
+        except SourceError:
+            pass  # recorded in status; calls report their own errors
+
+    async def close(self) -> None:
+        self._closed = True
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.dispose()
+        self.status = ComponentStatus(ComponentState.STOPPED)
+
+    async def run(
+        self,
+        clause: Executable,
+        values: Mapping[str, Any],
+        mode: ResultMode,
+        timeout: float | None,
+        source: str,
+        what: str,
+    ) -> Any:
+        """Run one statement in its own transaction (committed on success) and shape its rows."""
+        engine = self._engine_for(source)
+        connected = False
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline, engine.connect() as conn:
+                connected = True
+                async with conn.begin():
+                    result = await conn.execute(clause, dict(values))
+                    out = shape_result(result, mode)
+        except PoolTimeoutError:
+            raise failures.pool_exhausted(source, self.db_id, self.config.pool_timeout) from None
+        except TimeoutError:
+            if deadline.expired():
+                assert timeout is not None
+                raise failures.timed_out(source, self.db_id, what, timeout) from None
+            # the driver's own connect timeout
+            raise self._unreachable(source, "connection attempt timed out") from None
+        except (DBAPIError, OSError) as exc:
+            reason = self._reason(exc, values)
+            if not connected:
+                raise self._unreachable(source, reason) from None
+            lost = not isinstance(exc, DBAPIError) or exc.connection_invalidated
+            if lost:
+                self._set(ComponentState.FAILED, f"connection lost: {reason}")
+            raise failures.statement_failed(source, self.db_id, what, reason, lost) from None
+        except SQLAlchemyError as exc:
+            reason = self._reason(exc, values)
+            raise failures.statement_failed(source, self.db_id, what, reason, False) from None
+        self._set(ComponentState.READY)
+        return out
+
+    def _engine_for(self, source: str) -> AsyncEngine:
+        if self._engine is not None:
+            return self._engine
+        if self._closed:
+            raise SourceUnavailable(source, f"database '{self.db_id}' is closed")
+        problem = self.problem()
+        if problem is not None:
+            self._set(ComponentState.FAILED, problem)
+            raise SourceUnavailable(source, f"database '{self.db_id}' unavailable: {problem}")
+        assert self._url is not None
+        self._engine = create_async_engine(self._url, **self._engine_options())
+        return self._engine
+
+    def _engine_options(self) -> dict[str, Any]:
+        cfg = self.config
+        options: dict[str, Any] = {
+            "echo": cfg.echo,
+            "hide_parameters": True,  # bound values stay out of logs and SQLAlchemy's messages
+            "connect_args": dict(cfg.connect_args),
+            "pool_recycle": cfg.pool_recycle,
+        }
+        assert self._url is not None
+        if not is_memory_sqlite(self._url):
+            # An in-memory SQLite database lives in one connection (StaticPool): no pool to size.
+            options.update(
+                pool_size=cfg.pool_size,
+                max_overflow=cfg.max_overflow,
+                pool_timeout=cfg.pool_timeout,
+            )
+        return options
+
+    def _reason(self, exc: BaseException, values: Mapping[str, Any]) -> str:
+        return self._secrets.text(failures.mask_values(failures.short_reason(exc), values))
+
+    def _unreachable(self, source: str, reason: str) -> SourceError:
+        self._set(ComponentState.FAILED, reason)
+        return failures.unavailable(source, self.db_id, reason)
+
+    def _set(self, state: ComponentState, error: str | None = None) -> None:
+        if self._closed:
+            return
+        details = {"driver": self._url.drivername} if self._url is not None else {}
+        self.status = ComponentStatus(state, error, details)
