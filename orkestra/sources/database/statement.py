@@ -16,6 +16,8 @@ from sqlalchemy.sql.elements import TextClause
 _COMMENTS_AND_QUOTES = re.compile(
     r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`", re.DOTALL
 )
+# text() would take `:name` in a literal or comment for a placeholder; `\:` keeps it text.
+_COLON_BEFORE_NAME = re.compile(r"(?<![:\w\\]):(?=\w)")
 # `id IN :ids` is only valid SQL once the list is expanded, so writing it is the declaration.
 _EXPANDING = re.compile(r"\bIN\s*:(\w+)\b", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
@@ -45,12 +47,16 @@ class CompiledStatement:
 
 def compile_statement(sql: str) -> CompiledStatement:
     bare = _COMMENTS_AND_QUOTES.sub(" ", sql)
-    clause = text(sql)
+    clause = text(_COMMENTS_AND_QUOTES.sub(_escape_colons, sql))
     names = tuple(clause.compile().params)
     expanding = frozenset(m.group(1) for m in _EXPANDING.finditer(bare)) & frozenset(names)
     if expanding:
         clause = clause.bindparams(*(bindparam(name, expanding=True) for name in expanding))
     return CompiledStatement(clause, names, expanding, _is_read_only(bare))
+
+
+def _escape_colons(quoted_or_comment: re.Match[str]) -> str:
+    return _COLON_BEFORE_NAME.sub(r"\\:", quoted_or_comment.group(0))
 
 
 def _is_read_only(bare_sql: str) -> bool:
