@@ -18,9 +18,12 @@ if TYPE_CHECKING:
 CTX = CallContext(execution_id="test-exec", source_name="items")
 
 
+def spec(name: str, operation: str) -> DataSourceSpec:
+    return DataSourceSpec.model_validate({"name": name, "operation": operation})
+
+
 async def call(source: DatabaseSourceType, operation: str, params: Any = None) -> Any:
-    op = source.bind(DataSourceSpec(name="items", type="database", operation=operation))
-    return await op.call(params, CTX)
+    return await source.bind(spec("items", operation)).call(params, CTX)
 
 
 def item_ops(t: str) -> dict[str, Any]:
@@ -102,9 +105,9 @@ async def test_values_are_bound_never_pasted(
 
 
 async def test_writes_commit_and_report_rowcount(items: DatabaseSourceType) -> None:
-    insert = items.bind(DataSourceSpec(name="w", operation="insert"))
+    insert = items.bind(spec("w", "insert"))
     assert insert.idempotent is False
-    assert items.bind(DataSourceSpec(name="r", operation="by_id")).idempotent is True
+    assert items.bind(spec("r", "by_id")).idempotent is True
     assert await insert.call({"id": 10, "name": "delta", "price": 1.5}, CTX) == {"rowcount": 1}
     # committed: a different pooled connection sees it
     assert await call(items, "row", {"id": 10}) == {"price": 1.5, "born": None, "note": None}
@@ -183,7 +186,7 @@ async def test_fifty_concurrent_calls_share_a_pool_of_five(backend: Backend) -> 
     source = backend.source(
         {"who": {"query": session_id, "result": "one"}}, pool_size=5, max_overflow=0
     )
-    op = source.bind(DataSourceSpec(name="who", operation="who"))
+    op = source.bind(spec("who", "who"))
     rows = await asyncio.gather(*(op.call({}, CTX) for _ in range(50)))
     assert len(rows) == 50
     sessions = {row["pid"] for row in rows}

@@ -35,7 +35,7 @@ def sqlite_file(path: Path, value: str) -> str:
 
 
 def spec(operation: str | None, **kwargs: Any) -> DataSourceSpec:
-    return DataSourceSpec(name="src", type="database", operation=operation, **kwargs)
+    return DataSourceSpec.model_validate({"name": "src", "operation": operation, **kwargs})
 
 
 @pytest.fixture
