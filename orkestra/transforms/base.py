@@ -1,0 +1,61 @@
+"""What a transform is: a compiled pipeline of steps, each `(value, scope) -> value`.
+
+A step is any callable; a step that reads the scope (through templates) also carries a
+`references` attribute naming the roots it reads, so the planner can order sources by them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from orkestra.errors import OrkestraError
+from orkestra.expr import EvaluationError
+
+Scope = Mapping[str, Any]
+Step = Callable[[Any, dict[str, Any]], Any]
+StepFactory = Callable[[Any], Step]
+
+# Roots a transform binds itself; they are not dependencies on anything outside it.
+LOCAL_ROOTS = frozenset({"this", "item", "index"})
+
+
+class TransformSpecError(OrkestraError):
+    """A transform spec that cannot be compiled; `key_path` points inside it (`[2].sort_by`)."""
+
+    def __init__(self, message: str, key_path: str = "") -> None:
+        self.message = message
+        self.key_path = key_path
+        super().__init__(f"{key_path}: {message}" if key_path else message)
+
+
+class TransformError(EvaluationError):
+    """A transform failed on a value at request time (a `function:` step raised)."""
+
+
+class Transform:
+    """A compiled transform. Immutable; `apply` may run concurrently from many tasks."""
+
+    __slots__ = ("_steps", "references")
+
+    def __init__(self, steps: tuple[Step, ...]) -> None:
+        self._steps = steps
+        roots: set[str] = set()
+        for step in steps:
+            roots |= getattr(step, "references", frozenset())
+        self.references = frozenset(roots - LOCAL_ROOTS)
+
+    def apply(self, value: Any, scope: Scope) -> Any:
+        """Run the steps in order; `$this` is the value entering each step."""
+        if not self._steps:
+            return value
+        local = dict(
+            scope
+        )  # one copy per call: steps bind this/item/index without touching the caller's
+        for step in self._steps:
+            local["this"] = value
+            value = step(value, local)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._steps)
