@@ -41,7 +41,14 @@ class HttpResponse:
 
 
 class HttpTransportError(Exception):
-    """Connection refused/reset, DNS failure, protocol error: the backend did not answer."""
+    """Connection refused/reset, DNS failure, protocol error: the backend did not answer.
+
+    `reason` says what went wrong without the URL (for callers that build their own message).
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class HttpTimeout(HttpTransportError):
@@ -111,9 +118,11 @@ class HttpClient:
                 content = await resp.read()
                 return HttpResponse(resp.status, resp.headers, content)
         except TimeoutError as exc:  # aiohttp's own timeout errors subclass TimeoutError too
-            raise HttpTimeout(f"{method} {_where(url)} timed out after {timeout}s") from exc
+            reason = f"timed out after {timeout}s"
+            raise HttpTimeout(f"{method} {_where(url)} {reason}", reason) from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise HttpTransportError(f"{method} {_where(url)} failed: {_describe(exc)}") from exc
+            reason = _describe(exc)
+            raise HttpTransportError(f"{method} {_where(url)} failed: {reason}", reason) from exc
 
     async def aclose(self) -> None:
         session, self._session = self._session, None

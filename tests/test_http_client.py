@@ -15,6 +15,7 @@ from orkestra.http_client import (
     HttpResponse,
     HttpTimeout,
     HttpTransportError,
+    QueryValue,
     close_shared_client,
     encode_query,
     shared_client,
@@ -40,7 +41,7 @@ def _closed_port() -> int:
 async def test_get_sends_query_values_each_as_one_value(
     client: HttpClient, http_backend: HttpBackend
 ) -> None:
-    params = {
+    params: dict[str, QueryValue | list[QueryValue]] = {
         "q": "a&b=c#d+e f",
         "unicode": "é/?",
         "flag": True,

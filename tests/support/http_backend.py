@@ -13,7 +13,7 @@ which an ASGI app cannot express.
 Routes (any method unless noted):
     /echo, /echo/{anything}  {"method", "path", "raw_path", "query", "query_string", "headers", "json", "body"}
     /delay/{ms}              sleeps, then {"delayed_ms": ms}
-    /status/{code}           answers with that status and {"status": code}
+    /status/{code}           answers with that status and {"status": code} (?echo: the /echo body)
     /malformed               200, content-type JSON, body that is not JSON
     /reset                   closes the connection without answering
     /hang                    answers only when the server stops (then drops the connection)
@@ -223,6 +223,10 @@ class HttpBackend:
 
     async def _status(self, request: web.Request) -> web.Response:
         code = int(request.match_info["code"])
+        if "echo" in request.query:  # an error body that repeats the request, as some APIs do
+            echoed = await self._echo(request)
+            echoed.set_status(code)
+            return echoed
         return _json_response({"status": code}, status=code)
 
     async def _malformed(self, request: web.Request) -> web.Response:
