@@ -158,6 +158,19 @@ async def test_database_down_fails_fast_without_the_password(
     assert password not in str(caught.value)
 
 
+@pytest.mark.parametrize("backend", ["postgres", "mariadb"], indirect=True)
+async def test_a_server_that_never_answers_times_out(
+    backend: Backend, make_source: MakeSource, silent_port: int
+) -> None:
+    scheme = backend.url.split("://")[0]
+    source = make_source(
+        {"default": {"connection_string": f"{scheme}://u@127.0.0.1:{silent_port}/test"}},
+        {"q": {"query": "SELECT 1", "timeout": 0.5}},
+    )
+    with pytest.raises(SourceTimeout, match="gave no connection within 0.5s"):
+        await call(source, "q")
+
+
 SLEEP = {"postgres": "SELECT pg_sleep(:s)", "mariadb": "SELECT SLEEP(:s)"}
 
 
@@ -214,3 +227,38 @@ async def test_status_and_execute(backend: Backend) -> None:
         await source.execute("replica", "SELECT 1", {})
     await source.close()
     assert source.status()["default"].state is ComponentState.STOPPED
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_postgres_types(backend: Backend) -> None:
+    query = (
+        "SELECT CAST(:doc AS jsonb) AS doc, ARRAY[1, 2] AS arr, CAST(:u AS uuid) AS u,"
+        " CAST('90 minutes' AS interval) AS iv, TIMESTAMPTZ '2024-01-31 12:00:00+00' AS ts,"
+        " CAST('\\x00ff' AS bytea) AS raw"
+    )
+    source = backend.source({"types": {"query": query, "result": "one"}})
+    uid = "00000000-0000-0000-0000-00000000002a"
+    assert await call(source, "types", {"doc": '{"a": [1, 2.5]}', "u": uid}) == {
+        "doc": {"a": [1, 2.5]},
+        "arr": [1, 2],
+        "u": uid,
+        "iv": 5400.0,
+        "ts": "2024-01-31T12:00:00+00:00",
+        "raw": "AP8=",
+    }
+
+
+@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+async def test_mariadb_types(backend: Backend) -> None:
+    query = (
+        "SELECT X'00FF' AS raw, CAST(:d AS DECIMAL(6, 3)) AS d,"
+        " TIMESTAMP '2024-01-31 12:00:00' AS ts, JSON_OBJECT('a', 1) AS doc"
+    )
+    source = backend.source({"types": {"query": query, "result": "one"}})
+    # MariaDB's JSON is text: it arrives as the JSON string
+    assert await call(source, "types", {"d": "2.125"}) == {
+        "raw": "AP8=",
+        "d": 2.125,
+        "ts": "2024-01-31T12:00:00",
+        "doc": '{"a": 1}',
+    }

@@ -102,8 +102,11 @@ def test_unknown_source_id(two_dbs: DatabaseSourceType) -> None:
     assert from_spec.value.key == "source_id" and "'replica'" in str(from_spec.value)
 
 
-async def test_operation_source_id_wins_over_the_data_source(two_dbs: DatabaseSourceType) -> None:
+async def test_operation_source_id_wins_over_the_data_source(
+    two_dbs: DatabaseSourceType, caplog: pytest.LogCaptureFixture
+) -> None:
     assert await two_dbs.bind(spec("read_b", source_id="default")).call({}, CTX) == "from b"
+    assert "operation 'read_b' runs on database 'b', not source_id 'default'" in caplog.text
     # an operation without its own source_id runs on the data source's
     assert await two_dbs.bind(spec("read", source_id="b")).call({"id": 1}, CTX) == "from b"
     assert await two_dbs.bind(spec("read")).call({"id": 1}, CTX) == "from a"

@@ -64,6 +64,14 @@ def timed_out(source: str, db_id: str, what: str, seconds: float) -> SourceTimeo
     return SourceTimeout(source, f"database '{db_id}' {what} timed out after {seconds:g}s")
 
 
+def no_connection_in_time(source: str, db_id: str, seconds: float) -> SourceTimeout:
+    return SourceTimeout(
+        source,
+        f"database '{db_id}' gave no connection within {seconds:g}s "
+        "(every pooled connection busy, or the server not answering)",
+    )
+
+
 def pool_exhausted(source: str, db_id: str, pool_timeout: float) -> SourceTimeout:
     return SourceTimeout(
         source,

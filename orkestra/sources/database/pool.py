@@ -75,7 +75,9 @@ class DatabasePool:
         except SourceUnavailable:
             return  # status already says why
         try:
-            await self.run(_PROBE, {}, "scalar", START_PROBE_TIMEOUT, self.db_id, "start-up check")
+            await self.run(
+                _PROBE, {}, "scalar", START_PROBE_TIMEOUT, source=self.db_id, what="start-up check"
+            )
         except SourceError:
             pass  # recorded in status; calls report their own errors
 
@@ -92,6 +94,7 @@ class DatabasePool:
         values: Mapping[str, Any],
         mode: ResultMode,
         timeout: float | None,
+        *,
         source: str,
         what: str,
     ) -> Any:
@@ -108,11 +111,14 @@ class DatabasePool:
         except PoolTimeoutError:
             raise failures.pool_exhausted(source, self.db_id, self.config.pool_timeout) from None
         except TimeoutError:
-            if deadline.expired():
-                assert timeout is not None
-                raise failures.timed_out(source, self.db_id, what, timeout) from None
-            # the driver's own connect timeout
-            raise self._unreachable(source, "connection attempt timed out") from None
+            if not deadline.expired():  # the driver's own connect timeout
+                raise self._unreachable(source, "connection attempt timed out") from None
+            assert timeout is not None
+            if not connected:
+                # waiting for a pooled connection or for the server to accept one: either way
+                # the statement never ran
+                raise failures.no_connection_in_time(source, self.db_id, timeout) from None
+            raise failures.timed_out(source, self.db_id, what, timeout) from None
         except (DBAPIError, OSError) as exc:
             reason = self._reason(exc, values)
             if not connected:

@@ -56,8 +56,8 @@ class DatabaseOperation(Operation):
             values,
             self._result,
             timeout,
-            ctx.source_name,
-            f"operation '{self.name}'",
+            source=ctx.source_name,
+            what=f"operation '{self.name}'",
         )
 
     def _as_mapping(self, params: Any, ctx: CallContext) -> Mapping[str, Any]:
@@ -84,11 +84,9 @@ class DatabaseSourceType(SourceType):
 
     def __init__(self, section: SectionModel, env: SourceEnvironment) -> None:
         super().__init__(section, env)
-        self.config = (
-            section
-            if isinstance(section, DatabaseSection)
-            else DatabaseSection.model_validate(section.model_dump())
-        )
+        if not isinstance(section, DatabaseSection):
+            raise TypeError(f"the database source type needs a DatabaseSection, not {section!r}")
+        self.config = section
         # Relative SQLite paths resolve against the project root: `orkestra init` keeps the config
         # in ./config and the data in ./data, and writes `sqlite:///data/app.db`.
         project_root = env.config_dir.parent
@@ -153,7 +151,9 @@ class DatabaseSourceType(SourceType):
             raise ValueError(f"result must be one of {', '.join(_RESULT_MODES)}, not {result!r}")
         statement = _compile(query)
         values = statement.bind_values(params)
-        return await pool.run(statement.clause, values, result, timeout, source_id, "query")
+        return await pool.run(
+            statement.clause, values, result, timeout, source=source_id, what="query"
+        )
 
     async def start(self) -> None:
         await asyncio.gather(*(pool.start() for pool in self._pools.values()))
