@@ -85,7 +85,9 @@ class DatabaseSourceType(SourceType):
     def __init__(self, section: SectionModel, env: SourceEnvironment) -> None:
         super().__init__(section, env)
         if not isinstance(section, DatabaseSection):
-            raise TypeError(f"the database source type needs a DatabaseSection, not {section!r}")
+            raise TypeError(
+                f"the database source type needs a DatabaseSection, not {type(section).__name__}"
+            )
         self.config = section
         # Relative SQLite paths resolve against the project root: `orkestra init` keeps the config
         # in ./config and the data in ./data, and writes `sqlite:///data/app.db`.
