@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.feast.feast_support import FEATURES, IN_FEAST, FeastRepo
+from orkestra.http_client import close_shared_client
+from tests.feast.feast_support import FEATURES, IN_FEAST, FeastRepo, free_port
 
 REDIS = "127.0.0.1:6379"
+
+
+@pytest.fixture(autouse=True)
+async def _close_http_client() -> AsyncIterator[None]:
+    yield
+    await close_shared_client()  # the feature-server reader uses the loop's shared client
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +41,9 @@ def iris_rows() -> list[dict[str, Any]]:
     ]
 
 
-def _build_repo(root: Path, project: str, online_store: str, rows: list[dict[str, Any]]) -> FeastRepo:
+def _build_repo(
+    root: Path, project: str, online_store: str, rows: list[dict[str, Any]]
+) -> FeastRepo:
     import feast
     import pandas as pd
     from feast.types import Float64
@@ -58,17 +66,23 @@ def _build_repo(root: Path, project: str, online_store: str, rows: list[dict[str
         entities=[iris],
         ttl=timedelta(days=365),
         schema=[feast.Field(name=name, dtype=Float64) for name in FEATURES],
-        source=feast.FileSource(path=str(repo / "data" / "iris.parquet"), timestamp_field="event_timestamp"),
+        source=feast.FileSource(
+            path=str(repo / "data" / "iris.parquet"), timestamp_field="event_timestamp"
+        ),
         online=True,
     )
-    petals = feast.FeatureService(name="iris_petals", features=[view[["petal_length", "petal_width"]]])
+    petals = feast.FeatureService(
+        name="iris_petals", features=[view[["petal_length", "petal_width"]]]
+    )
     store.apply([iris, view, petals])
     store.materialize(now - timedelta(days=1), now)
     return FeastRepo(root, repo, project, store)
 
 
 @pytest.fixture(scope="session")
-def sqlite_repo(tmp_path_factory: pytest.TempPathFactory, iris_rows: list[dict[str, Any]]) -> FeastRepo:
+def sqlite_repo(
+    tmp_path_factory: pytest.TempPathFactory, iris_rows: list[dict[str, Any]]
+) -> FeastRepo:
     root = tmp_path_factory.mktemp("feast_sqlite")
     return _build_repo(root, "orkestra_iris", "  type: sqlite\n  path: data/online.db", iris_rows)
 
@@ -86,23 +100,25 @@ def redis_repo(
     built.store.teardown()  # deletes this project's keys from Redis
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def feature_server(sqlite_repo: FeastRepo) -> Iterator[str]:
     """A real `feast serve` over the SQLite repo; its URL."""
     feast_cli = shutil.which("feast", path=str(Path(sys.executable).parent)) or "feast"
-    port = _free_port()
+    port = free_port()
     log = sqlite_repo.project_dir / "feast_serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [feast_cli, "-c", str(sqlite_repo.repo), "serve", "-h", "127.0.0.1", "-p", str(port),
-             "--no-access-log"],
+            [
+                feast_cli,
+                "-c",
+                str(sqlite_repo.repo),
+                "serve",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "--no-access-log",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "FEAST_USAGE": "False"},
@@ -123,7 +139,9 @@ def feature_server(sqlite_repo: FeastRepo) -> Iterator[str]:
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline: float, log: Path) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"feast serve exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+            raise RuntimeError(
+                f"feast serve exited with {proc.returncode}:\n{log.read_text()[-2000:]}"
+            )
         try:
             if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
                 return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,13 @@ class FeastRepo:
         return [{ref: data[ref.replace(":", "__")][n] for ref in REFS} for n in range(len(ids))]
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def make_feast(
     project_dir: Path,
     sources: dict[str, Any],
@@ -43,7 +51,9 @@ def make_feast(
 
 
 def data_source(source_id: str = "iris", **fields: Any) -> DataSourceSpec:
-    return DataSourceSpec.model_validate({"name": "features", "type": "feast", "source_id": source_id, **fields})
+    return DataSourceSpec.model_validate(
+        {"name": "features", "type": "feast", "source_id": source_id, **fields}
+    )
 
 
 def call_context(timeout: float | None = None) -> CallContext:

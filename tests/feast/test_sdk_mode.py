@@ -54,7 +54,11 @@ async def test_many_entities_are_one_feast_call_in_order(
     op = feast_type.bind(data_source(operation="iris_all"))
     await feast_type.start()
     store = feast_type.feature_store("iris")
-    method = "get_online_features_async" if store._get_provider().async_supported.online.read else "get_online_features"
+    method = (
+        "get_online_features_async"
+        if store._get_provider().async_supported.online.read
+        else "get_online_features"
+    )
     calls: list[int] = []
     original = getattr(store, method)
 
@@ -178,6 +182,8 @@ async def test_reads_run_concurrently(sqlite_repo: FeastRepo) -> None:
         await source_type.start()
         rows = await asyncio.gather(*(op.call(i, call_context()) for i in range(40)))
         assert [row["iris_id"] for row in rows] == list(range(40))
-        assert [{ref: row[ref] for ref in REFS} for row in rows] == sqlite_repo.expected(list(range(40)))
+        assert [{ref: row[ref] for ref in REFS} for row in rows] == sqlite_repo.expected(
+            list(range(40))
+        )
     finally:
         await source_type.close()

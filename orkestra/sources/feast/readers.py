@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from orkestra.extras import require
 from orkestra.http_client import HttpTimeout, HttpTransportError, shared_client
@@ -133,11 +133,11 @@ class FeatureServerReader:
     """POSTs to `{url}/get-online-features` of a running `feast serve` through the shared client."""
 
     def __init__(self, url: str) -> None:
-        self.url = f"{url}/get-online-features"
+        parts = urlsplit(url)
+        self.url = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/get-online-features"))
         # Userinfo and query may carry credentials: messages name only scheme, host, port, path.
-        parts = urlsplit(self.url)
         port = f":{parts.port}" if parts.port else ""
-        self.shown = f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+        self.shown = f"{parts.scheme}://{parts.hostname or ''}{port}{urlsplit(self.url).path}"
 
     async def read(
         self, query: FeatureQuery, columns: Mapping[str, list[Any]], timeout: float
