@@ -225,6 +225,10 @@ async def test_status_and_execute(backend: Backend) -> None:
     assert await source.execute("default", f"SELECT name FROM {t} WHERE id = :id", {}) == []
     with pytest.raises(SourceError, match="database 'replica' is not configured"):
         await source.execute("replica", "SELECT 1", {})
+    quote = "`" if backend.kind == "mariadb" else '"'
+    assert source.quote_identifier("default", "plain_name") == "plain_name"
+    assert source.quote_identifier("default", "order") == f"{quote}order{quote}"
+    assert source.source_ids() == ["default"]
     await source.close()
     assert source.status()["default"].state is ComponentState.STOPPED
 

@@ -69,6 +69,14 @@ class DatabasePool:
             return str(exc)
         return None
 
+    def quote_identifier(self, name: str) -> str:
+        """`name` as this database's dialect writes an identifier: quoted only when it must be
+        (reserved words, capitals on PostgreSQL)."""
+        if self._url is None:
+            return name
+        dialect = self._url.get_dialect()()
+        return str(dialect.identifier_preparer.quote(name))
+
     async def start(self) -> None:
         try:
             self._engine_for(self.db_id)

@@ -100,6 +100,11 @@ class DatabaseSourceType(SourceType):
     def source_ids(self) -> list[str]:
         return sorted(self._pools)
 
+    def quote_identifier(self, source_id: str, name: str) -> str:
+        """`name` quoted for database `source_id`'s dialect, for SQL built from validated config
+        names (the Feast fallback's table and columns). KeyError for an unknown source_id."""
+        return self._pools[source_id].quote_identifier(name)
+
     def bind(self, spec: DataSourceSpec) -> Operation:
         operations = self.config.operations
         name = spec.operation
