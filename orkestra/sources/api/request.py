@@ -23,7 +23,13 @@ import orjson
 
 from orkestra.http_client import QueryValue
 from orkestra.sources.api.config import BODY_METHODS, ApiOperationConfig, ApiSourceConfig
-from orkestra.sources.api.templates import Placeholder, TextTemplate, compile_text, compile_value
+from orkestra.sources.api.templates import (
+    Placeholder,
+    TextTemplate,
+    as_text,
+    compile_text,
+    compile_value,
+)
 
 _UNRESERVED = "-._~"  # with letters and digits, which quote() never encodes
 _PATH_LITERAL_SAFE = "/:@!$&'()*+,;=%" + _UNRESERVED
@@ -128,7 +134,7 @@ class RequestBuilder:
             value = template.value(params)
             if value is None:  # "{token}" with no token: the header is left out
                 continue
-            text = template.render(params) if template.whole is None else _header_text(value)
+            text = template.render(params)
             _check_header_value(name, text)
             out[name] = text
         return out
@@ -166,16 +172,6 @@ def _query_scalar(value: Any) -> QueryValue:
     return orjson.dumps(value).decode()  # an object in a query string: its JSON text
 
 
-def _header_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return orjson.dumps(value).decode()
-
-
 def _merge_headers(source: Mapping[str, Any], operation: Mapping[str, Any]) -> dict[str, Any]:
     # Header names are case-insensitive: the operation's `x-team` replaces the source's `X-Team`.
     overridden = {name.lower() for name in operation}
@@ -190,7 +186,7 @@ def _compile_headers(headers: Mapping[str, Any]) -> dict[str, TextTemplate]:
     for name, value in headers.items():
         if not name or not set(name) <= _TOKEN_CHARS:
             raise ValueError(f"'{name}' is not a valid HTTP header name")
-        text = value if isinstance(value, str) else _header_text(value)
+        text = value if isinstance(value, str) else as_text(value)
         template = compile_text(text)
         if not template.names:
             _check_header_value(name, text)
