@@ -318,3 +318,11 @@ def test_retry_and_idempotence_settings() -> None:
     assert (post.retries, post.idempotent, post.timeout) == (2, False, 5.0)
     safe_post = bind_one(url, {"method": "POST", "idempotent": True, "retry_count": 0})
     assert (safe_post.retries, safe_post.idempotent) == (0, True)
+
+
+async def test_no_content_is_none(http_backend: HttpBackend) -> None:
+    no_content = bind_one(http_backend.url, {"method": "delete", "path": "/status/204"})
+    assert await no_content.call({}, CTX) is None
+    head = bind_one(http_backend.url, {"method": "head", "path": "/echo"})
+    assert await head.call({}, CTX) is None
+    assert [r.method for r in http_backend.received] == ["DELETE", "HEAD"]

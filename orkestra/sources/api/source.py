@@ -166,9 +166,8 @@ class ApiSourceType(SourceType):
             redactor=self._redactor,
         )
         if bound.mock and operation.mock_response is None:
-            raise BindError(
-                f"{bound.describe} is in mock mode but has no mock_response", key="operation"
-            )
+            message = f"{bound.describe} is in mock mode but has no mock_response"
+            raise BindError(self._redactor.text(message), key="operation")
         if not bound.mock:
             _check_path_params(spec, builder)
         return bound
