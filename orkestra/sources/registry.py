@@ -13,6 +13,7 @@ from orkestra.sources.base import SourceType
 
 _BUILTIN: dict[str, str] = {
     "direct": "orkestra.sources.direct:DirectSourceType",
+    "memory": "orkestra.sources.memory:MemorySourceType",
     "database": "orkestra.sources.database:DatabaseSourceType",
     "api": "orkestra.sources.api:ApiSourceType",
     "feast": "orkestra.sources.feast:FeastSourceType",

@@ -1,0 +1,281 @@
+"""Executes an endpoint plan for one request.
+
+Every source is a task that starts as soon as the sources it references are done, so independent
+sources overlap and a chain runs in sequence. A required source that fails ends the request (502/504
+naming it) and cancels the rest; soft sources (`on_error`) leave a status in the record instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from orkestra.engine import record as rec
+from orkestra.engine.record import ExecutionRecord, SourceRun
+from orkestra.errors import OrkestraError, RequestError, SourceError, SourceTimeout
+from orkestra.expr import truthy
+from orkestra.plan.model import EndpointPlan, SourceNode
+from orkestra.secrets import Redactor
+from orkestra.sources.base import CallContext
+
+log = logging.getLogger("orkestra.engine")
+
+
+@dataclass
+class RequestData:
+    method: str = "GET"
+    path_params: dict[str, Any] = field(default_factory=dict)
+    query_params: dict[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None
+
+    def as_scope(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path_params": self.path_params,
+            "query_params": self.query_params,
+            "headers": self.headers,
+            "body": self.body,
+        }
+
+
+@dataclass
+class EngineOptions:
+    redactor: Redactor = field(default_factory=lambda: Redactor(()))
+    measure_sizes: bool = True
+    keep_payloads: bool = False
+    trace_headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ExecutionResult:
+    body: Any
+    record: ExecutionRecord
+
+
+def build_scope(request: RequestData, execution_id: str) -> dict[str, Any]:
+    return {
+        "request": request.as_scope(),
+        "system": {
+            "timestamp": datetime.now(timezone.utc).isoformat(),
+            "request_id": execution_id,
+            "execution_id": execution_id,
+        },
+        "env": os.environ,
+        "ENV": os.environ,
+    }
+
+
+class Execution:
+    def __init__(self, plan: EndpointPlan, scope: dict[str, Any], record: ExecutionRecord, options: EngineOptions):
+        self.plan = plan
+        self.scope = scope
+        self.record = record
+        self.options = options
+
+    async def run(self) -> Any:
+        nodes = self.plan.nodes
+        if len(nodes) == 1:
+            await self.run_node(next(iter(nodes.values())))
+        elif nodes:
+            await self.run_graph()
+        return self.respond()
+
+    async def run_graph(self) -> None:
+        tasks: dict[str, asyncio.Task[None]] = {}
+        for name in self.plan.order:
+            tasks[name] = asyncio.create_task(self.run_after_deps(self.plan.nodes[name], tasks), name=name)
+        try:
+            done, pending = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_EXCEPTION)
+        except asyncio.CancelledError:
+            await _cancel(tasks.values())
+            raise
+        failed = [t for t in done if not t.cancelled() and t.exception() is not None]
+        if failed:
+            await _cancel(pending)
+            for name, task in tasks.items():
+                if task.cancelled() and self.record.sources[name].status == rec.PENDING:
+                    self.record.sources[name].status = rec.CANCELLED
+            raise _first_error([t.exception() for t in failed])  # type: ignore[misc]
+
+    async def run_after_deps(self, node: SourceNode, tasks: dict[str, asyncio.Task[None]]) -> None:
+        if node.deps:
+            await asyncio.wait([tasks[d] for d in node.deps])
+            if any(tasks[d].cancelled() or tasks[d].exception() is not None for d in node.deps):
+                return  # the request is failing; run() reports the dependency's error
+        await self.run_node(node)
+
+    async def run_node(self, node: SourceNode) -> None:
+        run = self.record.sources[node.name]
+        run.start_offset_ms = self.record.offset_ms()
+        try:
+            output = await self.call_node(node, run)
+        except (SourceError, RequestError):
+            raise
+        except OrkestraError as exc:  # e.g. an expression that cannot be evaluated on this data
+            raise SourceError(node.name, self.options.redactor.text(str(exc))) from exc
+        finally:
+            run.duration_ms = self.record.offset_ms() - run.start_offset_ms
+        self.scope[node.name] = output
+        if self.options.measure_sizes and output is not None:
+            run.output_size = _size(output)
+        if self.options.keep_payloads:
+            run.output = self.options.redactor.data(output)
+
+    async def call_node(self, node: SourceNode, run: SourceRun) -> Any:
+        if node.condition is not None and not truthy(node.condition.evaluate(self.scope)):
+            run.status = rec.SKIPPED
+            return None
+        params = node.params.evaluate(self.scope)
+        if self.options.measure_sizes:
+            run.params_size = _size(params)
+        if self.options.keep_payloads:
+            run.params = self.options.redactor.data(params)
+        try:
+            output = await self.call_with_retries(node, params, run)
+        except SourceError as exc:
+            return await self.on_error(node, run, exc)
+        run.status = rec.OK
+        if node.transform is not None:
+            output = node.transform.apply(output, self.scope)
+        return output
+
+    async def call_with_retries(self, node: SourceNode, params: Any, run: SourceRun) -> Any:
+        policy = node.retry
+        ctx = CallContext(self.record.execution_id, node.name, node.timeout, self.options.trace_headers)
+        for attempt in range(1, policy.attempts + 1):
+            run.attempts = attempt
+            try:
+                return await self.call_once(node, params, ctx)
+            except SourceError as exc:
+                if attempt >= policy.attempts or not exc.retryable:
+                    raise
+                delay = min(policy.max_backoff, policy.backoff * (2 ** (attempt - 1)))
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    async def call_once(self, node: SourceNode, params: Any, ctx: CallContext) -> Any:
+        try:
+            if node.timeout is None:
+                return await node.operation.call(params, ctx)
+            async with asyncio.timeout(node.timeout):
+                return await node.operation.call(params, ctx)
+        except SourceError as exc:
+            if exc.source != node.name:
+                exc.message = self.options.redactor.text(f"{exc.source}: {exc.message}")
+                exc.source = node.name
+            raise
+        except TimeoutError:
+            raise SourceTimeout(node.name, f"no answer within {node.timeout:g}s") from None
+        except (RequestError, asyncio.CancelledError):
+            raise
+        except OrkestraError as exc:
+            raise SourceError(node.name, self.options.redactor.text(str(exc))) from exc
+        except Exception as exc:
+            log.error(
+                "source %s (%s) raised %s: %s",
+                node.name,
+                node.location,
+                type(exc).__name__,
+                self.options.redactor.text(str(exc)),
+            )
+            raise SourceError(node.name, f"failed unexpectedly ({type(exc).__name__})") from exc
+
+    async def on_error(self, node: SourceNode, run: SourceRun, exc: SourceError) -> Any:
+        run.status = rec.TIMED_OUT if isinstance(exc, SourceTimeout) else rec.FAILED
+        run.error = self.options.redactor.text(exc.message)
+        policy = node.spec.on_error
+        if policy == "fail":
+            raise exc
+        if policy == "skip":
+            return None
+        if policy == "default":
+            return node.spec.default
+        fallback = policy.split(":", 1)[1].strip()
+        run.details["fallback"] = fallback
+        return self.scope.get(fallback)
+
+    def respond(self) -> Any:
+        response = self.plan.response
+        if response.template is not None:
+            body = response.template.evaluate(self.scope)
+        elif response.primary_source is not None:
+            body = self.scope.get(response.primary_source)
+        elif len(self.plan.nodes) == 1:
+            body = self.scope.get(next(iter(self.plan.nodes)))
+        else:
+            body = {name: self.scope.get(name) for name in self.plan.nodes}
+        if response.transform is not None:
+            body = response.transform.apply(body, self.scope)
+        return body
+
+
+def new_record(plan: EndpointPlan, execution_id: str, method: str) -> ExecutionRecord:
+    record = ExecutionRecord(execution_id, plan.domain_id, plan.name, plan.route, method)
+    for node in plan.nodes.values():
+        record.sources[node.name] = SourceRun(
+            node.name, node.type, node.spec.operation, waited_for=list(node.deps)
+        )
+    return record
+
+
+async def execute_plan(
+    plan: EndpointPlan,
+    request: RequestData,
+    execution_id: str,
+    options: EngineOptions | None = None,
+) -> ExecutionResult:
+    """Run `plan` for `request`. Raises SourceError (502/503/504) or RequestError (4xx)."""
+    options = options or EngineOptions()
+    record = new_record(plan, execution_id, request.method)
+    scope = build_scope(request, execution_id)
+    execution = Execution(plan, scope, record, options)
+    try:
+        if plan.timeout is None:
+            body = await execution.run()
+        else:
+            async with asyncio.timeout(plan.timeout):
+                body = await execution.run()
+    except TimeoutError:
+        late = [r.name for r in record.sources.values() if r.status == rec.PENDING]
+        for name in late:
+            record.sources[name].status = rec.TIMED_OUT
+        error = SourceTimeout(late[0] if late else plan.name, f"endpoint deadline of {plan.timeout:g}s exceeded")
+        record.finish(error.status, str(error))
+        error.record = record  # type: ignore[attr-defined]
+        raise error from None
+    except (SourceError, RequestError) as exc:
+        record.finish(exc.status, options.redactor.text(str(exc)))
+        exc.record = record  # type: ignore[attr-defined]  # observers still see failed executions
+        raise
+    record.finish(200)
+    return ExecutionResult(body, record)
+
+
+async def _cancel(tasks: Any) -> None:
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _first_error(errors: list[BaseException]) -> BaseException:
+    for error in errors:
+        if isinstance(error, (SourceError, RequestError)):
+            return error
+    return errors[0]
+
+
+def _size(value: Any) -> int:
+    import orjson
+
+    try:
+        return len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+    except TypeError:
+        return -1

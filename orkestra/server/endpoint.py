@@ -1,0 +1,160 @@
+"""The HTTP face of one endpoint plan: parse and validate the request, run the plan, answer JSON."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from orkestra.engine.executor import RequestData
+from orkestra.errors import OrkestraError, RequestError, SourceError
+from orkestra.server.problems import problem
+
+if TYPE_CHECKING:
+    from orkestra.plan.model import EndpointPlan
+    from orkestra.service import Orkestra
+
+log = logging.getLogger("orkestra.server")
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+EXECUTION_HEADER = "X-Orkestra-Execution-Id"
+
+
+class HeaderMap(dict[str, str]):
+    """Request headers for templates: `$request.headers.Authorization` and `.authorization` both work."""
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+
+def new_execution_id() -> str:
+    return uuid.uuid4().hex
+
+
+class EndpointHandler:
+    """The Starlette endpoint (`handle`) of one plan."""
+
+    def __init__(self, plan: EndpointPlan, service: Orkestra) -> None:
+        self.plan = plan
+        self.service = service
+        schema = plan.spec.input_schema or {}
+        self.query_types = _property_types(schema)
+
+    async def handle(self, request: Request) -> Response:
+        execution_id = new_execution_id()
+        try:
+            data = await self.read_request(request)
+        except RequestError as exc:
+            return problem(exc.status, str(exc), execution_id=execution_id, errors=exc.errors)
+        return await self.service.respond(self.plan, data, execution_id, request)
+
+    async def read_request(self, request: Request) -> RequestData:
+        method = request.method
+        body: Any = None
+        if method in BODY_METHODS:
+            body = await self.read_body(request)
+        query = _query_dict(request)
+        path_params = dict(request.path_params)
+        validator = self.plan.input_validator
+        if validator is not None:
+            if method in BODY_METHODS and body is not None:
+                target: Any = body
+            else:
+                query = _coerce(query, self.query_types)
+                path_params = _coerce(path_params, self.query_types)
+                target = {**query, **{k: v for k, v in path_params.items() if k in self.query_types}}
+            errors = sorted(validator.iter_errors(target), key=lambda e: list(e.absolute_path))
+            if errors:
+                raise RequestError(
+                    "the request does not match the endpoint's input_schema",
+                    422,
+                    [{"field": ".".join(str(p) for p in e.absolute_path) or "(root)", "message": e.message[:300]} for e in errors[:20]],
+                )
+        headers = HeaderMap((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"])
+        return RequestData(method, path_params, query, headers, body)
+
+    async def read_body(self, request: Request) -> Any:
+        limit = self.service.settings.server.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise RequestError(f"request body is larger than {limit} bytes", 413)
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(f"request body is larger than {limit} bytes", 413)
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        if not raw.strip():
+            return None
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise RequestError(f"request body is not valid JSON: {exc.msg} at position {exc.pos}", 400) from None
+
+
+def error_response(exc: OrkestraError, execution_id: str, redact: Any) -> Response:
+    if isinstance(exc, SourceError):
+        return problem(exc.status, redact(str(exc)), execution_id=execution_id, source=exc.source)
+    if isinstance(exc, RequestError):
+        return problem(exc.status, redact(str(exc)), execution_id=execution_id, errors=exc.errors)
+    return problem(500, "internal error", execution_id=execution_id)
+
+
+def _query_dict(request: Request) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        if key in out:
+            prev = out[key]
+            out[key] = prev + [value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[key] = value
+    return out
+
+
+def _property_types(schema: dict[str, Any]) -> dict[str, str]:
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    out: dict[str, str] = {}
+    if isinstance(props, dict):
+        for name, sub in props.items():
+            t = sub.get("type") if isinstance(sub, dict) else None
+            if isinstance(t, list):
+                t = next((x for x in t if x != "null"), None)
+            out[name] = t if isinstance(t, str) else "string"
+    return out
+
+
+def _coerce(values: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
+    """Strings from the URL become the types input_schema declares (when they parse)."""
+    out = dict(values)
+    for key, value in values.items():
+        kind = types.get(key)
+        if kind is None:
+            continue
+        if kind == "array":
+            out[key] = value if isinstance(value, list) else [value]
+            continue
+        if not isinstance(value, str):
+            continue
+        try:
+            if kind == "integer":
+                out[key] = int(value)
+            elif kind == "number":
+                number = float(value)
+                out[key] = int(number) if number.is_integer() and "." not in value else number
+            elif kind == "boolean" and value.lower() in ("true", "false", "1", "0"):
+                out[key] = value.lower() in ("true", "1")
+        except ValueError:
+            pass  # left as a string: the schema check names the field
+    return out

@@ -1,0 +1,153 @@
+"""The library's entry point: an Orkestra service built from a config directory.
+
+    service = Orkestra("./config")
+    app = service.app                                  # serve it, or mount it in a FastAPI app
+    result = await service.execute("model_scoring", "predict", path_params={"entity_id": "42"})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from orkestra.engine.executor import EngineOptions, ExecutionResult, RequestData, execute_plan
+from orkestra.engine.record import ExecutionRecord
+from orkestra.errors import OrkestraError, RequestError, SourceError
+from orkestra.http_client import close_shared_client
+from orkestra.runtime import Runtime, load_runtime
+from orkestra.secrets import Redactor
+from orkestra.server.endpoint import EXECUTION_HEADER, error_response, new_execution_id
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+
+    from orkestra.config.models import GlobalConfig
+    from orkestra.plan.model import EndpointPlan
+
+log = logging.getLogger("orkestra")
+
+
+class Orkestra:
+    def __init__(self, config_path: str | Path, *, strict: bool = False, runtime: Runtime | None = None) -> None:
+        self.config_path = Path(config_path).resolve()
+        self.strict = strict
+        self.runtime = runtime if runtime is not None else load_runtime(self.config_path, strict=strict)
+        self.started = False
+        self._start_lock = asyncio.Lock()
+        self.observers: list[Any] = []  # callables(record) run after each execution
+        self._configure(self.runtime)
+        from orkestra.server.app import OrkestraASGI
+
+        self.app = OrkestraASGI(self)
+
+    @classmethod
+    def from_config(cls, config_path: str | Path, *, strict: bool = False) -> Orkestra:
+        return cls(config_path, strict=strict)
+
+    def _configure(self, runtime: Runtime) -> None:
+        from orkestra.server.app import build_fastapi
+
+        tracking = runtime.settings.tracking
+        self.redactor = Redactor(runtime.secrets, tracking.sensitive_fields)
+        self.options = EngineOptions(redactor=self.redactor, keep_payloads=tracking.keep_payloads)
+        self.fastapi: FastAPI = build_fastapi(self, runtime)
+
+    @property
+    def settings(self) -> GlobalConfig:
+        return self.runtime.settings
+
+    @property
+    def current_app(self) -> FastAPI:
+        return self.fastapi
+
+    def extra_routers(self, runtime: Runtime) -> list[APIRouter]:
+        """Routers other parts add to every app built (tracking, admin)."""
+        return []
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        async with self._start_lock:
+            if self.started:
+                return
+            await self.runtime.start()
+            self.started = True
+
+    async def close(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        await self.runtime.close()
+        await close_shared_client()
+
+    async def __aenter__(self) -> Orkestra:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- execution -------------------------------------------------------------------------------
+    async def run(self, plan: EndpointPlan, data: RequestData, execution_id: str) -> ExecutionResult:
+        try:
+            result = await execute_plan(plan, data, execution_id, self.options)
+        except OrkestraError as exc:
+            record = getattr(exc, "record", None)
+            self.observe(record)
+            raise
+        self.observe(result.record)
+        return result
+
+    def observe(self, record: ExecutionRecord | None) -> None:
+        if record is None:
+            return
+        for observer in self.observers:
+            try:
+                observer(record)
+            except Exception as exc:  # an observer must never fail a request
+                log.warning("execution observer failed: %s", exc)
+
+    async def respond(self, plan: EndpointPlan, data: RequestData, execution_id: str, request: Request) -> Response:
+        try:
+            result = await self.run(plan, data, execution_id)
+        except OrkestraError as exc:
+            if isinstance(exc, SourceError):
+                log.warning("%s %s failed: %s [%s]", data.method, plan.route, self.redactor.text(str(exc)), execution_id)
+            return error_response(exc, execution_id, self.redactor.text)
+        headers = {EXECUTION_HEADER: execution_id}
+        if not result.record.complete:
+            headers["X-Orkestra-Complete"] = "false"
+        return Response(_dumps(result.body), media_type="application/json", headers=headers)
+
+    async def execute(
+        self,
+        domain: str,
+        endpoint: str,
+        *,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        method: str = "POST",
+    ) -> Any:
+        """Run an endpoint in-process, without HTTP. Raises SourceError / RequestError."""
+        if not self.started:
+            await self.start()
+        plan = self.runtime.plan(domain, endpoint)
+        if plan is None:
+            raise RequestError(f"no endpoint '{endpoint}' in domain '{domain}'", 404)
+        missing = [p for p in plan.path_params if p not in (path_params or {})]
+        if missing:
+            raise RequestError(f"missing path parameter(s): {', '.join(missing)}", 422)
+        data = RequestData(method.upper(), dict(path_params or {}), dict(query or {}), dict(headers or {}), body)
+        result = await self.run(plan, data, new_execution_id())
+        return result.body
+
+
+def _dumps(body: Any) -> bytes:
+    return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
