@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from orkestra.config.models import DataSourceSpec
+from orkestra.http_client import close_shared_client
 from orkestra.sources.base import CallContext, Operation, SourceEnvironment
 from orkestra.sources.ml import MLSection, MLSourceType
 from orkestra.training import train_credit_model, train_iris
@@ -104,6 +105,7 @@ async def make_ml(models_dir: Path) -> AsyncIterator[MakeML]:
     yield build
     for ml in created:
         await ml.close()
+    await close_shared_client()  # the service closes it at shutdown; here, each test's loop does
 
 
 def bind(ml: MLSourceType, source_id: str = "default", operation: str | None = None) -> Operation:

@@ -46,6 +46,11 @@ class BadRequest(Exception):
     pass
 
 
+def plain(value: Any) -> Any:
+    """A numpy scalar as a JSON-ready Python value (object arrays already hold Python values)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 class Model:
     def __init__(self, path: str, name: str) -> None:
         # This server trusts the file it was given: it is the test's own freshly trained model.
@@ -75,12 +80,12 @@ class Model:
         x = self.matrix(rows)
         labels = self.estimator.predict(x)
         if not self.classes:
-            out = [{"prediction": label.item()} for label in labels]
+            out = [{"prediction": plain(label)} for label in labels]
         else:
             probabilities = self.estimator.predict_proba(x)
             out = [
                 {
-                    "prediction": label.item(),
+                    "prediction": plain(label),
                     "class_name": str(label),
                     "probabilities": {str(c): float(p) for c, p in zip(self.classes, probs)},
                 }
@@ -114,7 +119,7 @@ class Model:
                 "datatype": "BYTES"
                 if is_text
                 else ("INT64" if labels.dtype.kind in "iu" else "FP64"),
-                "data": [str(v) if is_text else v.item() for v in labels],
+                "data": [str(v) if is_text else plain(v) for v in labels],
             }
         ]
         if self.classes:
@@ -142,7 +147,7 @@ def make_handler(model: Model, delay: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # one line per request would drown the test output
 
         def _send(self, status: int, body: Any) -> None:
@@ -153,7 +158,7 @@ def make_handler(model: Model, delay: float) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        def do_GET(self) -> None:
             if self.path in ("/health", "/v2/health/ready", "/v2/health/live"):
                 self._send(200, {"status": "ok"})
             elif (match := _METADATA.match(self.path)) and match.group(1) == model.name:
@@ -161,7 +166,7 @@ def make_handler(model: Model, delay: float) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {"error": f"no route {self.path}"})
 
-        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             try:
                 body = json.loads(self.rfile.read(length) or b"null")

@@ -14,7 +14,8 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from orkestra.errors import BindError, ExpressionError
+from orkestra.errors import BindError, ExpressionError, SourceError
+from orkestra.expr import EvaluationError, Template, compile_template
 from orkestra.sources.base import (
     CallContext,
     ComponentStatus,
@@ -27,7 +28,6 @@ from orkestra.sources.ml.lifecycle import ModelHandle, Supervisor
 
 if TYPE_CHECKING:
     from orkestra.config.models import DataSourceSpec
-    from orkestra.expr import Template
 
 
 class MLOperation(Operation):
@@ -40,11 +40,13 @@ class MLOperation(Operation):
         result = await self.handle.invoke(params, ctx)
         if self.outputs is None:
             return result.value
-        if result.batch:
-            return [
-                self.outputs.evaluate({"result": row, "params": params}) for row in result.value
-            ]
-        return self.outputs.evaluate({"result": result.value, "params": params})
+        rows = result.value if result.batch else [result.value]
+        try:
+            shaped = [self.outputs.evaluate({"result": row, "params": params}) for row in rows]
+        except EvaluationError as exc:
+            message = f"model '{self.handle.model_id}': its `outputs` template failed: {exc}"
+            raise SourceError(ctx.source_name, message) from None
+        return shaped if result.batch else shaped[0]
 
 
 class MLSourceType(SourceType):
@@ -80,8 +82,6 @@ class MLSourceType(SourceType):
             if outputs is None:
                 self._templates[handle.model_id] = None
             else:
-                from orkestra.expr import compile_template
-
                 source_id, _, key = handle.model_id.partition("/")
                 try:
                     self._templates[handle.model_id] = compile_template(outputs)
