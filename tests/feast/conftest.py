@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ def _build_repo(
     repo = root / "feature_repo"
     (repo / "data").mkdir(parents=True)
     (root / "config").mkdir()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     frame = pd.DataFrame(rows[:IN_FEAST])
     frame["event_timestamp"] = now - timedelta(hours=1)
     frame.to_parquet(repo / "data" / "iris.parquet")

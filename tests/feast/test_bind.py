@@ -15,9 +15,16 @@ from orkestra.sources.feast import FeastSection
 from orkestra.sources.feast.entities import parse_entities
 from tests.feast.feast_support import call_context, data_source, make_feast
 
-SERVER = {"feature_server_url": "http://127.0.0.1:6566", "entity_key": "iris_id",
-          "feature_services": {"iris_all": {"features": ["iris:sepal_length"]}}}
-FALLBACK = {"table": "iris_flowers", "entity_key": "id", "mapping": {"iris:sepal_length": "sepal_length"}}
+SERVER = {
+    "feature_server_url": "http://127.0.0.1:6566",
+    "entity_key": "iris_id",
+    "feature_services": {"iris_all": {"features": ["iris:sepal_length"]}},
+}
+FALLBACK = {
+    "table": "iris_flowers",
+    "entity_key": "id",
+    "mapping": {"iris:sepal_length": "sepal_length"},
+}
 
 
 def test_loading_and_binding_never_import_feast(tmp_path: Path) -> None:
@@ -30,7 +37,9 @@ def test_loading_and_binding_never_import_feast(tmp_path: Path) -> None:
         "assert 'feast' not in sys.modules, 'feast was imported'\n"
     )
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
 
 
@@ -64,10 +73,19 @@ def test_fallback_needs_a_database_source(tmp_path: Path) -> None:
     [
         ({"project": "iris"}, "set repo_path"),
         ({"feature_server_url": "localhost:6566"}, "must start with http"),
-        ({**SERVER, "feature_services": {"s": {"features": ["no_view"]}}}, "not a feature reference"),
+        (
+            {**SERVER, "feature_services": {"s": {"features": ["no_view"]}}},
+            "not a feature reference",
+        ),
         ({**SERVER, "timeout": 0}, "greater than 0"),
-        ({**SERVER, "database_fallback": {**FALLBACK, "table": "iris; DROP TABLE x"}}, "plain identifier"),
-        ({**SERVER, "database_fallback": {**FALLBACK, "mapping": {"iris:a": "a b"}}}, "plain identifier"),
+        (
+            {**SERVER, "database_fallback": {**FALLBACK, "table": "iris; DROP TABLE x"}},
+            "plain identifier",
+        ),
+        (
+            {**SERVER, "database_fallback": {**FALLBACK, "mapping": {"iris:a": "a b"}}},
+            "plain identifier",
+        ),
         ({**SERVER, "database_fallback": {**FALLBACK, "entity_key": "id--"}}, "plain identifier"),
     ],
 )
@@ -78,7 +96,11 @@ def test_invalid_section(source: dict[str, Any], problem: str) -> None:
 
 def test_schema_qualified_fallback_table_is_accepted() -> None:
     section = FeastSection.model_validate(
-        {"sources": {"iris": {**SERVER, "database_fallback": {**FALLBACK, "table": "ml.iris_flowers"}}}}
+        {
+            "sources": {
+                "iris": {**SERVER, "database_fallback": {**FALLBACK, "table": "ml.iris_flowers"}}
+            }
+        }
     )
     fallback = section.sources["iris"].database_fallback
     assert fallback is not None and fallback.table == "ml.iris_flowers" and fallback.enabled
@@ -89,7 +111,11 @@ def test_schema_qualified_fallback_table_is_accepted() -> None:
     [
         ({"iris_id": 3}, {"iris_id": [3]}, False),
         ({"iris_id": [1, 2]}, {"iris_id": [1, 2]}, True),
-        ([{"iris_id": 1, "k": "a"}, {"k": "b", "iris_id": 2}], {"iris_id": [1, 2], "k": ["a", "b"]}, True),
+        (
+            [{"iris_id": 1, "k": "a"}, {"k": "b", "iris_id": 2}],
+            {"iris_id": [1, 2], "k": ["a", "b"]},
+            True,
+        ),
         (7, {"iris_id": [7]}, False),
         (["7", 8], {"iris_id": ["7", 8]}, True),
         ([], {"iris_id": []}, True),

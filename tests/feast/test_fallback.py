@@ -30,12 +30,19 @@ from tests.feast.feast_support import (
 pytestmark = pytest.mark.feast
 
 # Column names as a pandas `to_sql` would leave them: capitals force quoting in PostgreSQL.
-COLUMNS = {"sepal_length": "SepalLength", "sepal_width": "sepal_width",
-           "petal_length": "PetalLength", "petal_width": "petal_width"}
+COLUMNS = {
+    "sepal_length": "SepalLength",
+    "sepal_width": "sepal_width",
+    "petal_length": "PetalLength",
+    "petal_width": "petal_width",
+}
 MAPPING = {f"iris:{feature}": column for feature, column in COLUMNS.items()}
 SERVERS: dict[str, tuple[str, str] | None] = {
     "sqlite": None,
-    "postgres": ("postgresql://postgres@127.0.0.1:5432/test", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
+    "postgres": (
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+    ),
     "mariadb": ("mysql://root@127.0.0.1:3306/test", "mysql+aiomysql://root@127.0.0.1:3306/test"),
 }
 
@@ -70,7 +77,10 @@ async def iris_table_in(
             await conn.run_sync(table.create)
             await conn.execute(
                 table.insert(),
-                [{"iris_id": r["iris_id"], **{COLUMNS[f]: r[f] for f in FEATURES}} for r in iris_rows],
+                [
+                    {"iris_id": r["iris_id"], **{COLUMNS[f]: r[f] for f in FEATURES}}
+                    for r in iris_rows
+                ],
             )
         yield IrisTable(user_url, name)
     finally:
@@ -79,8 +89,13 @@ async def iris_table_in(
         await engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
-                        pytest.param("mariadb", marks=pytest.mark.mariadb)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
 async def iris_table(
     request: pytest.FixtureRequest, tmp_path: Path, iris_rows: list[dict[str, Any]]
 ) -> AsyncIterator[IrisTable]:
@@ -101,7 +116,9 @@ def wire(repo: FeastRepo, table: IrisTable, source: dict[str, Any]) -> Wired:
     sibling: Callable[[str], SourceType | None] = types.get
     env = SourceEnvironment(config_dir=repo.project_dir / "config", sibling=sibling)
     database = DatabaseSourceType(
-        DatabaseSection.model_validate({"sources": {"default": {"connection_string": table.connection_string}}}),
+        DatabaseSection.model_validate(
+            {"sources": {"default": {"connection_string": table.connection_string}}}
+        ),
         env,
     )
     feast = make_feast(repo.project_dir, {"iris": source}, sibling=sibling)
@@ -118,8 +135,13 @@ def wire(repo: FeastRepo, table: IrisTable, source: dict[str, Any]) -> Wired:
 
 
 def fallback(table: IrisTable, **extra: Any) -> dict[str, Any]:
-    return {"source_id": "default", "table": table.table, "entity_key": "iris_id",
-            "mapping": MAPPING, **extra}
+    return {
+        "source_id": "default",
+        "table": table.table,
+        "entity_key": "iris_id",
+        "mapping": MAPPING,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -139,7 +161,9 @@ async def start(w: Wired, started: list[Wired]) -> Wired:
 
 
 async def test_missing_entities_are_filled_in_one_query(
-    sqlite_repo: FeastRepo, iris_table: IrisTable, iris_rows: list[dict[str, Any]],
+    sqlite_repo: FeastRepo,
+    iris_table: IrisTable,
+    iris_rows: list[dict[str, Any]],
     started: list[Wired],
 ) -> None:
     source = sdk_source(sqlite_repo, database_fallback=fallback(iris_table))
@@ -151,10 +175,15 @@ async def test_missing_entities_are_filled_in_one_query(
     assert {ref: rows[0][ref] for ref in REFS} == sqlite_repo.expected([3])[0]
     assert rows[0]["_sources"] == {ref: "feast" for ref in REFS}
     for row, iris_id in ((rows[1], 145), (rows[3], 149)):  # only in the table
-        assert {ref: row[ref] for ref in REFS} == {f"iris:{f}": iris_rows[iris_id][f] for f in FEATURES}
+        assert {ref: row[ref] for ref in REFS} == {
+            f"iris:{f}": iris_rows[iris_id][f] for f in FEATURES
+        }
         assert row["_sources"] == {ref: "database" for ref in REFS}
-    assert rows[2] == {"iris_id": 10_000, **{ref: None for ref in REFS},
-                       "_sources": {ref: None for ref in REFS}}
+    assert rows[2] == {
+        "iris_id": 10_000,
+        **{ref: None for ref in REFS},
+        "_sources": {ref: None for ref in REFS},
+    }
     assert len(w.queries) == 1 and " IN " in w.queries[0]
 
     # every entity in Feast: no query at all
@@ -163,24 +192,35 @@ async def test_missing_entities_are_filled_in_one_query(
 
 
 async def test_fallback_in_feature_server_mode_with_a_path_param_string(
-    sqlite_repo: FeastRepo, feature_server: str, tmp_path: Path,
-    iris_rows: list[dict[str, Any]], started: list[Wired],
+    sqlite_repo: FeastRepo,
+    feature_server: str,
+    tmp_path: Path,
+    iris_rows: list[dict[str, Any]],
+    started: list[Wired],
 ) -> None:
     async with iris_table_in("sqlite", tmp_path, iris_rows) as table:
-        source = {"feature_server_url": feature_server, "entity_key": "iris_id",
-                  "database_fallback": fallback(table)}
+        source = {
+            "feature_server_url": feature_server,
+            "entity_key": "iris_id",
+            "database_fallback": fallback(table),
+        }
         w = await start(wire(sqlite_repo, table, source), started)
         op = w.feast.bind(data_source(features=["iris:petal_width"]))
 
         row = await op.call({"iris_id": "146"}, call_context())
 
-        assert row == {"iris_id": "146", "iris:petal_width": iris_rows[146]["petal_width"],
-                       "_sources": {"iris:petal_width": "database"}}
+        assert row == {
+            "iris_id": "146",
+            "iris:petal_width": iris_rows[146]["petal_width"],
+            "_sources": {"iris:petal_width": "database"},
+        }
         await w.database.close()
 
 
 async def test_disabled_fallback_leaves_nulls(
-    sqlite_repo: FeastRepo, tmp_path: Path, iris_rows: list[dict[str, Any]],
+    sqlite_repo: FeastRepo,
+    tmp_path: Path,
+    iris_rows: list[dict[str, Any]],
     started: list[Wired],
 ) -> None:
     table = IrisTable(f"sqlite:///{tmp_path / 'unused.db'}", "iris_flowers")

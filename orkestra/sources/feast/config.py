@@ -85,7 +85,9 @@ class FeastSourceSpec(SectionModel):
     @model_validator(mode="after")
     def _mode(self) -> FeastSourceSpec:
         if self.repo_path is None and self.feature_server_url is None:
-            raise ValueError("set repo_path (SDK mode) or feature_server_url (a running `feast serve`)")
+            raise ValueError(
+                "set repo_path (SDK mode) or feature_server_url (a running `feast serve`)"
+            )
         return self
 
     @property

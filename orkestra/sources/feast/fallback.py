@@ -43,13 +43,14 @@ def identifier_quoter(db: SqlExecutor, source_id: str) -> Callable[[str], str]:
     config = sources.get(source_id) if isinstance(sources, Mapping) else None
     connection_string = getattr(config, "connection_string", None)
     if isinstance(connection_string, str):
-        try:
-            from sqlalchemy.engine import make_url
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
 
+        try:
             dialect = make_url(connection_string).get_dialect()()
-            return lambda name: str(dialect.identifier_preparer.quote(name))
-        except Exception:  # an unknown dialect: the plain identifier is still safe SQL
-            pass
+        except ArgumentError:  # an unknown dialect: the plain identifier is still safe SQL
+            return lambda name: name
+        return lambda name: str(dialect.identifier_preparer.quote(name))
     return lambda name: name
 
 

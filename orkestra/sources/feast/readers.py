@@ -104,7 +104,9 @@ class SdkReader:
     async def read(self, query: FeatureQuery, columns: Mapping[str, list[Any]]) -> FeatureColumns:
         features: Any = self._services.get(query.service or "") or list(query.refs)
         read = partial(
-            self.store.get_online_features_async if self.async_reads else self.store.get_online_features,
+            self.store.get_online_features_async
+            if self.async_reads
+            else self.store.get_online_features,
             features=features,
             entity_rows=dict(columns),
             full_feature_names=True,
@@ -150,7 +152,9 @@ class FeatureServerReader:
         try:
             response = await shared_client().request("POST", self.url, json=body, timeout=timeout)
         except HttpTimeout as exc:
-            raise ReadTimedOut(f"feature server {self.shown} did not answer within {timeout:g}s") from exc
+            raise ReadTimedOut(
+                f"feature server {self.shown} did not answer within {timeout:g}s"
+            ) from exc
         except HttpTransportError as exc:
             raise ReadFailed(f"feature server unreachable: {exc}") from exc
         if response.status >= 400:
@@ -159,7 +163,9 @@ class FeatureServerReader:
         try:
             payload = response.json()
         except ValueError as exc:
-            raise ReadFailed(f"feature server {self.shown} answered with a body that is not JSON") from exc
+            raise ReadFailed(
+                f"feature server {self.shown} answered with a body that is not JSON"
+            ) from exc
         size = len(next(iter(columns.values()), []))
         return parse_server_response(payload, query.refs, columns.keys(), size)
 

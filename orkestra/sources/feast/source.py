@@ -39,7 +39,9 @@ from orkestra.sources.feast.readers import (
 if TYPE_CHECKING:
     from orkestra.config.models import DataSourceSpec
 
-SOURCES_KEY = "_sources"  # per row, when a fallback is configured: ref -> "feast" | "database" | None
+SOURCES_KEY = (
+    "_sources"  # per row, when a fallback is configured: ref -> "feast" | "database" | None
+)
 
 
 class FeastOperation(Operation):
@@ -69,7 +71,9 @@ class FeastOperation(Operation):
             async with asyncio.timeout(limit):
                 values = await self._read(entities.columns, limit, ctx)
         except TimeoutError:
-            raise SourceTimeout(name, self._safe(f"Feast did not answer within {limit:g}s")) from None
+            raise SourceTimeout(
+                name, self._safe(f"Feast did not answer within {limit:g}s")
+            ) from None
         except ReadTimedOut as exc:
             raise SourceTimeout(name, self._safe(str(exc))) from None
         except ReadFailed as exc:
@@ -104,7 +108,9 @@ class FeastOperation(Operation):
         if self.fallback is None:
             return None
         spec = self.fallback.spec
-        keys = columns.get(spec.entity_key) or (next(iter(columns.values())) if len(columns) == 1 else None)
+        keys = columns.get(spec.entity_key) or (
+            next(iter(columns.values())) if len(columns) == 1 else None
+        )
         if keys is None:
             raise SourceError(
                 ctx.source_name,
@@ -118,12 +124,15 @@ class FeastOperation(Operation):
                 return await self.fallback.fill(db, keys, values, remaining)
         except TimeoutError:
             raise SourceTimeout(
-                ctx.source_name, self._safe(f"database fallback ({spec.table}) did not answer in time")
+                ctx.source_name,
+                self._safe(f"database fallback ({spec.table}) did not answer in time"),
             ) from None
         except SourceError as exc:
             raise type(exc)(
                 ctx.source_name,
-                self._safe(f"database fallback ({spec.source_id}: {spec.table}) failed: {exc.message}"),
+                self._safe(
+                    f"database fallback ({spec.source_id}: {spec.table}) failed: {exc.message}"
+                ),
             ) from None
 
     def _safe(self, message: str) -> str:
@@ -154,7 +163,9 @@ class FeastSourceType(SourceType):
         source = self.section.sources.get(spec.source_id)
         if source is None:
             known = ", ".join(sorted(self.section.sources)) or "none"
-            raise BindError(f"unknown feast source '{spec.source_id}' (configured: {known})", "source_id")
+            raise BindError(
+                f"unknown feast source '{spec.source_id}' (configured: {known})", "source_id"
+            )
         query = self._query(spec, source)
         if source.database_fallback is not None and source.database_fallback.enabled:
             self._check_fallback(source)
@@ -169,7 +180,9 @@ class FeastSourceType(SourceType):
             except ValueError as exc:
                 raise BindError(str(exc), "features") from None
         if not spec.operation:
-            raise BindError("a feast data source needs `operation` (a feature service) or `features`")
+            raise BindError(
+                "a feast data source needs `operation` (a feature service) or `features`"
+            )
         declared = source.feature_services.get(spec.operation)
         if declared is not None:
             return FeatureQuery(tuple(declared.features), spec.operation)
@@ -182,7 +195,9 @@ class FeastSourceType(SourceType):
         assert fallback is not None
         db = self.env.sibling("database")
         if not isinstance(db, SqlExecutor):
-            raise BindError("database_fallback needs a `database` section with its sources", "source_id")
+            raise BindError(
+                "database_fallback needs a `database` section with its sources", "source_id"
+            )
         source_ids = getattr(db, "source_ids", None)
         if callable(source_ids) and fallback.source_id not in source_ids():
             raise BindError(
@@ -218,7 +233,7 @@ class FeastSourceType(SourceType):
         except (ReadFailed, MissingExtraError) as exc:
             self._status[sid] = ComponentStatus(ComponentState.FAILED, self.redact(str(exc)))
             return
-        except Exception as exc:  # a broken repo must not stop the service from starting
+        except Exception as exc:  # noqa: BLE001 - a broken repo must not stop the service starting
             message = self.redact(f"cannot open Feast repo {repo}: {type(exc).__name__}: {exc}")
             self._status[sid] = ComponentStatus(ComponentState.FAILED, message)
             return
