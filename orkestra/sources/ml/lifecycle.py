@@ -95,21 +95,43 @@ class ModelHandle:
     async def start(self, executor: Executor) -> None:
         """Load or start the model, bounded by `startup_timeout`; never raises."""
         self.executor = executor
-        if self.kind == "external":
-            return
+        if self.kind != "external":
+            await self._bring_up(restart=False)
+
+    async def _bring_up(self, *, restart: bool) -> bool:
+        """One attempt to get to READY; on failure the model is FAILED and nothing is left running."""
         self.state = ComponentState.STARTING
         try:
             if self.kind == "in_process":
                 await asyncio.wait_for(self._load(), self.settings.startup_timeout)
             else:
-                self.runtime = self._build_runtime()
+                if self.runtime is None:
+                    self.runtime = self._build_runtime()
+                if restart:  # a first start may reuse a server (a container) that is already up
+                    await self.runtime.stop()
                 await self._start_runtime()
-        except TimeoutError:
-            self._fail(f"not ready within startup_timeout ({self.settings.startup_timeout:g}s)")
         except Exception as exc:  # noqa: BLE001 - a failed start must not raise
-            self._fail(str(exc) or type(exc).__name__)
-        else:
-            self.state, self.error, self._failures = ComponentState.READY, None, 0
+            if isinstance(exc, TimeoutError):
+                message = f"not ready within startup_timeout ({self.settings.startup_timeout:g}s)"
+            else:
+                message = str(exc) or type(exc).__name__
+            await self._stop_runtime()
+            self._fail(message)
+            return False
+        self.state, self.error, self._failures, self._unhealthy = ComponentState.READY, None, 0, 0
+        return True
+
+    async def _stop_runtime(self) -> None:
+        if self.runtime is None:
+            return
+        try:
+            await self.runtime.stop()
+        except Exception as exc:  # noqa: BLE001 - stopping is best effort; the caller goes on
+            log.warning(
+                "model '%s': stopping its server failed: %s",
+                self.model_id,
+                mask(str(exc), self.secrets),
+            )
 
     def _build_runtime(self) -> ModelRuntime:
         runtime = runtime_for(
@@ -219,27 +241,10 @@ class ModelHandle:
         self._restarting = asyncio.create_task(self._restart())
 
     async def _restart(self) -> None:
-        self.state = ComponentState.STARTING
         try:
-            if self.runtime is None:
-                self.runtime = self._build_runtime()
-            await self.runtime.stop()
-            await self._start_runtime()
-        except TimeoutError:
-            self._fail(
-                f"not ready within startup_timeout ({self.settings.startup_timeout:g}s) after a restart"
-            )
-        except Exception as exc:  # noqa: BLE001 - a failed restart must not raise
-            self._fail(str(exc) or type(exc).__name__)
-        else:
-            self.state, self.error, self._failures, self._unhealthy = (
-                ComponentState.READY,
-                None,
-                0,
-                0,
-            )
-            self.restarts += 1
-            log.info("model '%s' restarted (%d restarts)", self.model_id, self.restarts)
+            if await self._bring_up(restart=True):
+                self.restarts += 1
+                log.info("model '%s' restarted (%d restarts)", self.model_id, self.restarts)
         finally:
             self._restarting = None
 
@@ -249,15 +254,7 @@ class ModelHandle:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.runtime is not None:
-            try:
-                await self.runtime.stop()
-            except Exception as exc:  # noqa: BLE001 - shutdown goes on for the others
-                log.warning(
-                    "model '%s': stopping its server failed: %s",
-                    self.model_id,
-                    mask(str(exc), self.secrets),
-                )
+        await self._stop_runtime()
         self.predictor = None
         self.state = ComponentState.STOPPED
 
