@@ -109,7 +109,7 @@ async def backend(
                 )
             )
             await conn.execute(text(f"INSERT INTO {table} VALUES {SEED_ROWS}"))
-    except (OSError, Exception) as exc:
+    except Exception as exc:
         await engine.dispose()
         if kind == "sqlite":
             raise

@@ -171,6 +171,20 @@ async def test_a_server_that_never_answers_times_out(
         await call(source, "q")
 
 
+async def test_connect_args_reach_the_driver(make_source: MakeSource, silent_port: int) -> None:
+    # asyncpg's own connect timeout (its whole handshake; aiomysql's covers only the TCP
+    # connect) fires before the operation's: the database is reported unavailable
+    url = f"postgresql://u@127.0.0.1:{silent_port}/test"
+    source = make_source(
+        {"default": {"connection_string": url, "connect_args": {"timeout": 0.3}}},
+        {"q": {"query": "SELECT 1", "timeout": 10}},
+    )
+    with pytest.raises(SourceError) as caught:
+        await call(source, "q")
+    assert type(caught.value) is SourceError
+    assert caught.value.message.startswith("database 'default' unavailable")
+
+
 SLEEP = {"postgres": "SELECT pg_sleep(:s)", "mariadb": "SELECT SLEEP(:s)"}
 
 

@@ -80,7 +80,7 @@ def pool_exhausted(source: str, db_id: str, pool_timeout: float) -> SourceTimeou
     )
 
 
-def statement_failed(source: str, db_id: str, what: str, reason: str, lost: bool) -> SourceError:
+def statement_failed(source: str, db_id: str, what: str, reason: str, *, lost: bool) -> SourceError:
     if lost:
         return SourceError(source, f"database '{db_id}' connection lost during {what}: {reason}")
     # The database rejected the statement itself (syntax, constraint, type): the same call

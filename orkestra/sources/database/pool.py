@@ -119,8 +119,13 @@ class DatabasePool:
         except PoolTimeoutError:
             raise failures.pool_exhausted(source, self.db_id, self.config.pool_timeout) from None
         except TimeoutError:
-            if not deadline.expired():  # the driver's own connect timeout
-                raise self._unreachable(source, "connection attempt timed out") from None
+            if not deadline.expired():  # the driver's own timeout (connect_args), not ours
+                if not connected:
+                    raise self._unreachable(source, "connection attempt timed out") from None
+                self._set(ComponentState.FAILED, "connection lost: the driver timed out")
+                raise failures.statement_failed(
+                    source, self.db_id, what, "the driver timed out", lost=True
+                ) from None
             assert timeout is not None
             if not connected:
                 # waiting for a pooled connection or for the server to accept one: either way
@@ -134,10 +139,10 @@ class DatabasePool:
             lost = not isinstance(exc, DBAPIError) or exc.connection_invalidated
             if lost:
                 self._set(ComponentState.FAILED, f"connection lost: {reason}")
-            raise failures.statement_failed(source, self.db_id, what, reason, lost) from None
+            raise failures.statement_failed(source, self.db_id, what, reason, lost=lost) from None
         except SQLAlchemyError as exc:
             reason = self._reason(exc, values)
-            raise failures.statement_failed(source, self.db_id, what, reason, False) from None
+            raise failures.statement_failed(source, self.db_id, what, reason, lost=False) from None
         self._set(ComponentState.READY)
         return out
 
