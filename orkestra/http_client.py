@@ -27,6 +27,7 @@ from yarl import URL
 # RFC 3986 reserved + unreserved characters and '%': a URL made of these is sent as it is.
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%-._~"
 QueryValue = str | int | float | bool | None
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,16 @@ class HttpTimeout(HttpTransportError):
 class HttpClient:
     """A pooled keep-alive client; use one per process (`shared_client()`), not one per call."""
 
-    def __init__(self, *, max_connections: int = 200, follow_redirects: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int = 200,
+        follow_redirects: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
         self._max_connections = max_connections
         self._follow_redirects = follow_redirects
+        self._max_response_bytes = max_response_bytes
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -115,7 +123,7 @@ class HttpClient:
                 allow_redirects=allow_redirects,
                 ssl=verify_ssl,
             ) as resp:
-                content = await resp.read()
+                content = await _read_bounded(resp, self._max_response_bytes)
                 return HttpResponse(resp.status, resp.headers, content)
         except TimeoutError as exc:  # aiohttp's own timeout errors subclass TimeoutError too
             reason = f"timed out after {timeout}s"
@@ -128,6 +136,26 @@ class HttpClient:
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
+
+
+async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    # A broken or hostile backend must not be able to make the service buffer gigabytes.
+    declared = resp.content_length
+    if declared is not None and declared <= limit:
+        return await resp.read()
+    chunks: list[bytes] = []
+    size = 0
+    if declared is None:
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                break
+            chunks.append(chunk)
+    if declared is not None or size > limit:
+        resp.close()  # the rest is not read: this connection cannot be reused
+        reason = f"the response is larger than the {limit:,}-byte limit"
+        raise HttpTransportError(f"{resp.method} {_where(str(resp.url))}: {reason}", reason)
+    return b"".join(chunks)
 
 
 def _target(url: str, params: Mapping[str, QueryValue | list[QueryValue]] | None) -> URL:

@@ -112,6 +112,12 @@ async def test_reset_is_a_transport_error_not_a_timeout(
     with pytest.raises(HttpTransportError) as info:
         await client.request("GET", f"{http_backend.url}/reset", timeout=5)
     assert not isinstance(info.value, HttpTimeout)
+    # aiohttp resends an idempotent request once on a new connection when the connection drops
+    # (RFC 9112 §9.3.1, the keep-alive race); a POST is never resent.
+    assert http_backend.calls("/reset") == 2
+    with pytest.raises(HttpTransportError):
+        await client.request("POST", f"{http_backend.url}/reset", json={}, timeout=5)
+    assert http_backend.calls("/reset") == 3
 
 
 async def test_hang_times_out_within_the_timeout(
@@ -181,3 +187,26 @@ def test_shared_client_is_per_event_loop(http_backend: HttpBackend) -> None:
 
 def test_encode_query_encodes_every_reserved_character() -> None:
     assert encode_query({"a b": "x/y?z&w=v#+%"}) == "a%20b=x%2Fy%3Fz%26w%3Dv%23%2B%25"
+
+
+async def test_a_response_larger_than_the_limit_is_refused(http_backend: HttpBackend) -> None:
+    http_backend.set_json("big", "x" * 50_000)
+    client = HttpClient(max_response_bytes=10_000)
+    try:
+        with pytest.raises(HttpTransportError, match="larger than the 10,000-byte limit"):
+            await client.request("GET", f"{http_backend.url}/json/big")
+        small = await client.request("GET", f"{http_backend.url}/status/404")
+        assert small.json() == {"status": 404}  # the client still works after refusing one
+    finally:
+        await client.aclose()
+
+
+async def test_a_chunked_response_is_bounded_too(http_backend: HttpBackend) -> None:
+    client = HttpClient(max_response_bytes=10_000)
+    try:
+        small = await client.request("GET", f"{http_backend.url}/chunked/9000")
+        assert small.json() == "x" * 8998
+        with pytest.raises(HttpTransportError, match="larger than"):
+            await client.request("GET", f"{http_backend.url}/chunked/50000")
+    finally:
+        await client.aclose()

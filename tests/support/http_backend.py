@@ -19,6 +19,7 @@ Routes (any method unless noted):
     /hang                    answers only when the server stops (then drops the connection)
     /json/{name}             the JSON registered with set_json(name, value); 404 otherwise
     /redirect?to=URL         302 to URL
+    /chunked/{size}          a JSON string of `size` bytes, sent chunked (no Content-Length)
 Any other path is recorded and answered 404, so a test can assert where a request really went.
 """
 
@@ -164,6 +165,7 @@ class HttpBackend:
         app.router.add_route("*", "/hang", self._hang)
         app.router.add_route("*", "/json/{name}", self._json)
         app.router.add_route("*", "/redirect", self._redirect)
+        app.router.add_route("*", "/chunked/{size:\\d+}", self._chunked)
         # shutdown_timeout bounds how long cleanup waits for handlers still running.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
         await runner.setup()
@@ -250,9 +252,27 @@ class HttpBackend:
             value = self._canned[name]
         return _json_response(value)
 
+    async def _chunked(self, request: web.Request) -> web.StreamResponse:
+        return await _chunked_body(request, int(request.match_info["size"]))
+
     async def _redirect(self, request: web.Request) -> web.Response:
         target = request.query.get("to", "/echo")
         return web.Response(status=302, headers={"Location": target})
+
+
+async def _chunked_body(request: web.Request, size: int) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    await response.write(b'"')
+    remaining = max(size - 2, 0)
+    while remaining > 0:
+        step = min(remaining, 8192)
+        await response.write(b"x" * step)
+        remaining -= step
+    await response.write(b'"')
+    await response.write_eof()
+    return response
 
 
 def _plain_headers(request: web.Request) -> dict[str, str]:
