@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from orkestra import __version__
@@ -62,11 +63,11 @@ def validate(
     _print_warnings(list(runtime.warnings))
     table = Table(title=f"{len(runtime.plans)} endpoint(s) in {config_path}")
     table.add_column("methods")
-    table.add_column("route")
+    table.add_column("route", overflow="fold")
     table.add_column("sources (stages run in order; a stage runs concurrently)")
     for plan in runtime.plans:
-        stages = " → ".join("[" + ", ".join(stage) + "]" for stage in plan.stages) or "-"
-        table.add_row(",".join(plan.methods), plan.route, stages)
+        stages = " → ".join("(" + ", ".join(stage) + ")" for stage in plan.stages) or "-"
+        table.add_row(",".join(plan.methods), escape(plan.route), escape(stages))
     console.print(table)
     console.print("[green]config is valid[/]")
 

@@ -94,6 +94,7 @@ def train_demo_model(path: Path, console: Console) -> dict[str, Any] | None:
 
         info = train_iris(path, progress=report)
         progress.update(task, description="done", completed=1.0)
-    console.print(f"[green]✓[/] model {MODEL} ({info.get('accuracy', 'n/a')} accuracy on held-out flowers)"
-                  if isinstance(info, dict) else f"[green]✓[/] model {MODEL}")
+    accuracy = info.get("accuracy") if isinstance(info, dict) else None
+    detail = f" ({accuracy:.0%} accuracy on held-out flowers)" if isinstance(accuracy, float) else ""
+    console.print(f"[green]✓[/] model {MODEL}{detail}")
     return info
