@@ -209,9 +209,10 @@ def parse_float(value: Any) -> Number | None:
             break
         end += 1
     while end > 0:  # back off an incomplete tail such as "1e" or "1e+"
-        number = parse_number(text[:end]) if text[:end].strip("+-.") else None
+        prefix = text[:end]
+        number = parse_number(prefix) if prefix.strip("+-.") else None
         if number is not None:
-            return float(number) if seen_point or seen_exponent else number
+            return float(number) if any(c in prefix for c in ".eE") else number
         end -= 1
     return None
 

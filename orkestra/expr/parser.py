@@ -148,7 +148,10 @@ class Parser:
             self.skip_blanks()
             if self.at("?.") and not self.at_optional_chain():
                 return node
-            if self.at(".") or self.at("?."):
+            if self.at("?.["):
+                self.pos += 2
+                node = self.parse_bracket(node)
+            elif self.at(".") or self.at("?."):
                 self.pos += 2 if self.at("?.") else 1
                 key_start = self.pos
                 key = self.read_key()
@@ -436,7 +439,10 @@ class Parser:
 
     def at_optional_chain(self) -> bool:
         """`?.name` is optional chaining; `? .5 : 1` is a ternary (as in JavaScript)."""
-        return self.at("?.") and (is_key_char(self.peek(2)) and not self.peek(2).isdigit())
+        following = self.peek(2)
+        return self.at("?.") and (
+            following == "[" or (is_key_char(following) and not following.isdigit())
+        )
 
     def next_is_digit(self) -> bool:
         char = self.peek(1)
