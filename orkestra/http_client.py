@@ -9,7 +9,7 @@ Callers pass an absolute, already percent-encoded URL built from trusted config;
 that URL byte for byte (no re-quoting, no dot-segment folding), so what the api source encoded is
 what the backend receives (see orkestra.sources.api.urls). Query `params` are encoded here, every
 value as one value. Redirects are not followed unless asked for; proxies from the environment are
-not used.
+not used; cookies are not kept.
 """
 
 from __future__ import annotations
@@ -80,6 +80,9 @@ class HttpClient:
                 timeout=aiohttp.ClientTimeout(total=None),
                 headers={"User-Agent": "orkestra"},
                 trust_env=False,
+                # One session serves every request of the service: a cookie one caller's call
+                # received must never ride along on another caller's call.
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
             self._loop = loop
         elif self._loop is not loop:

@@ -210,3 +210,14 @@ async def test_a_chunked_response_is_bounded_too(http_backend: HttpBackend) -> N
             await client.request("GET", f"{http_backend.url}/chunked/50000")
     finally:
         await client.aclose()
+
+
+async def test_cookies_are_not_carried_from_one_call_to_the_next(
+    client: HttpClient, http_backend: HttpBackend
+) -> None:
+    # By host name: aiohttp's default jar ignores cookies of IP-address hosts anyway.
+    by_name = f"http://localhost:{http_backend.port}"
+    resp = await client.request("GET", f"{by_name}/cookie", params={"value": "user-a"})
+    assert "session=user-a" in resp.headers["Set-Cookie"]
+    await client.request("GET", f"{by_name}/echo")
+    assert "Cookie" not in http_backend.last().headers

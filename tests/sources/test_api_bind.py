@@ -119,6 +119,7 @@ def test_invalid_static_headers_fail_at_bind(headers: dict[str, str], expected: 
         "https://",
         "https://api.example.com/v1?key=" + SECRET,
         "https://api.example.com:99999",
+        f"https://user:{SECRET}@api.example.com",
     ],
 )
 def test_base_url_must_be_an_http_origin(base_url: str) -> None:

@@ -20,6 +20,7 @@ Routes (any method unless noted):
     /json/{name}             the JSON registered with set_json(name, value); 404 otherwise
     /redirect?to=URL         302 to URL
     /chunked/{size}          a JSON string of `size` bytes, sent chunked (no Content-Length)
+    /cookie                  200 with `Set-Cookie: session=<the query's value, or "s1">`
 Any other path is recorded and answered 404, so a test can assert where a request really went.
 """
 
@@ -166,6 +167,7 @@ class HttpBackend:
         app.router.add_route("*", "/json/{name}", self._json)
         app.router.add_route("*", "/redirect", self._redirect)
         app.router.add_route("*", "/chunked/{size:\\d+}", self._chunked)
+        app.router.add_route("*", "/cookie", self._cookie)
         # shutdown_timeout bounds how long cleanup waits for handlers still running.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
         await runner.setup()
@@ -251,6 +253,11 @@ class HttpBackend:
                 return _json_response({"error": f"no JSON registered as {name!r}"}, status=404)
             value = self._canned[name]
         return _json_response(value)
+
+    async def _cookie(self, request: web.Request) -> web.Response:
+        response = _json_response({"cookie": "set"})
+        response.set_cookie("session", request.query.get("value", "s1"))
+        return response
 
     async def _chunked(self, request: web.Request) -> web.StreamResponse:
         return await _chunked_body(request, int(request.match_info["size"]))

@@ -76,6 +76,8 @@ class ApiSourceConfig(SectionModel):
             raise ValueError(
                 "expected an absolute http:// or https:// URL, e.g. https://api.example.com"
             )
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("base_url cannot carry credentials; send them in `headers`")
         if parts.query or parts.fragment:
             raise ValueError(
                 "base_url cannot carry a query or fragment; use the operation's params"
