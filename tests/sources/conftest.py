@@ -42,23 +42,23 @@ class Backend:
     kind: str  # sqlite | postgres | mariadb
     url: str  # the connection string as a user writes it
     table: str
-    config_dir: Path
-    make_source: MakeSource
+    db_config_dir: Path
+    make_database: MakeSource
 
     def source(self, operations: dict[str, Any], **source_options: Any) -> DatabaseSourceType:
-        """A source type with one database, `default`, on this backend (closed after the test)."""
+        """A source type with one database, `default`, on this db_backend (closed after the test)."""
         sources = {"default": {"connection_string": self.url, **source_options}}
-        return self.make_source(sources, operations)
+        return self.make_database(sources, operations)
 
 
 def make_source_type(
-    config_dir: Path,
+    db_config_dir: Path,
     sources: dict[str, Any],
     operations: dict[str, Any],
     secrets: frozenset[str] = frozenset(),
 ) -> DatabaseSourceType:
     section = DatabaseSection.model_validate({"sources": sources, "operations": operations})
-    return DatabaseSourceType(section, SourceEnvironment(config_dir=config_dir, secrets=secrets))
+    return DatabaseSourceType(section, SourceEnvironment(config_dir=db_config_dir, secrets=secrets))
 
 
 @pytest.fixture
@@ -81,20 +81,20 @@ def silent_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
+def db_config_dir(tmp_path: Path) -> Path:
     path = tmp_path / "project" / "config"
     path.mkdir(parents=True)
     return path
 
 
 @pytest.fixture(params=["sqlite", "postgres", "mariadb"])
-async def backend(
-    request: pytest.FixtureRequest, config_dir: Path, make_source: MakeSource
+async def db_backend(
+    request: pytest.FixtureRequest, db_config_dir: Path, make_database: MakeSource
 ) -> AsyncIterator[Backend]:
     kind: str = request.param
     table = f"ork_items_{uuid.uuid4().hex[:12]}"
     if kind == "sqlite":
-        db_file = config_dir.parent / "items.db"
+        db_file = db_config_dir.parent / "items.db"
         url, async_url = f"sqlite:///{db_file}", f"sqlite+aiosqlite:///{db_file}"
     else:
         url, driver, label = SERVERS[kind]
@@ -119,7 +119,7 @@ async def backend(
             pytrace=False,
         )
     try:
-        yield Backend(kind, url, table, config_dir, make_source)
+        yield Backend(kind, url, table, db_config_dir, make_database)
     finally:
         async with engine.begin() as conn:
             await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
@@ -127,15 +127,15 @@ async def backend(
 
 
 @pytest.fixture
-async def make_source(config_dir: Path) -> AsyncIterator[MakeSource]:
-    """`make_source(sources, operations, secrets=...)`: a DatabaseSourceType whose pools are
+async def make_database(db_config_dir: Path) -> AsyncIterator[MakeSource]:
+    """`make_database(sources, operations, secrets=...)`: a DatabaseSourceType whose pools are
     disposed after the test."""
     opened: list[DatabaseSourceType] = []
 
     def make(
         sources: dict[str, Any], operations: dict[str, Any], secrets: frozenset[str] = frozenset()
     ) -> DatabaseSourceType:
-        opened.append(make_source_type(config_dir, sources, operations, secrets))
+        opened.append(make_source_type(db_config_dir, sources, operations, secrets))
         return opened[-1]
 
     yield make

@@ -49,8 +49,8 @@ def item_ops(t: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def items(backend: Backend) -> DatabaseSourceType:
-    return backend.source(item_ops(backend.table))
+def items(db_backend: Backend) -> DatabaseSourceType:
+    return db_backend.source(item_ops(db_backend.table))
 
 
 async def test_result_modes(items: DatabaseSourceType) -> None:
@@ -96,9 +96,9 @@ async def test_a_single_value_binds_the_only_param(items: DatabaseSourceType) ->
     ["' OR '1'='1", "alpha' OR 1=1 --", "1 OR 1=1", "alpha'; DROP TABLE {t}; --", "%", "alpha\\"],
 )
 async def test_values_are_bound_never_pasted(
-    items: DatabaseSourceType, backend: Backend, hostile: str
+    items: DatabaseSourceType, db_backend: Backend, hostile: str
 ) -> None:
-    value = hostile.replace("{t}", backend.table)
+    value = hostile.replace("{t}", db_backend.table)
     assert await call(items, "by_name", {"name": value}) is None
     assert await call(items, "in_names", {"names": [value, "nobody"]}) == []
     assert await call(items, "count") == 3  # the table is still there, unchanged
@@ -135,15 +135,15 @@ async def test_bound_values_are_masked_in_database_errors(items: DatabaseSourceT
 
 
 async def test_database_down_fails_fast_without_the_password(
-    backend: Backend, make_source: MakeSource, closed_port: int
+    db_backend: Backend, make_database: MakeSource, closed_port: int
 ) -> None:
     password = "Sup3r-S3cret-Pw"
-    if backend.kind == "sqlite":
-        url = f"sqlite:///{backend.config_dir}/missing-dir-{password}/x.db"
+    if db_backend.kind == "sqlite":
+        url = f"sqlite:///{db_backend.db_config_dir}/missing-dir-{password}/x.db"
     else:
-        scheme, user = backend.url.split("://")[0], backend.url.split("://")[1].split("@")[0]
+        scheme, user = db_backend.url.split("://")[0], db_backend.url.split("://")[1].split("@")[0]
         url = f"{scheme}://{user}:{password}@127.0.0.1:{closed_port}/test"
-    source = make_source(
+    source = make_database(
         {"default": {"connection_string": url}}, {"q": {"query": "SELECT 1", "timeout": 3}}
     )
     await source.start()  # never raises
@@ -158,12 +158,12 @@ async def test_database_down_fails_fast_without_the_password(
     assert password not in str(caught.value)
 
 
-@pytest.mark.parametrize("backend", ["postgres", "mariadb"], indirect=True)
+@pytest.mark.parametrize("db_backend", ["postgres", "mariadb"], indirect=True)
 async def test_a_server_that_never_answers_times_out(
-    backend: Backend, make_source: MakeSource, silent_port: int
+    db_backend: Backend, make_database: MakeSource, silent_port: int
 ) -> None:
-    scheme = backend.url.split("://")[0]
-    source = make_source(
+    scheme = db_backend.url.split("://")[0]
+    source = make_database(
         {"default": {"connection_string": f"{scheme}://u@127.0.0.1:{silent_port}/test"}},
         {"q": {"query": "SELECT 1", "timeout": 0.5}},
     )
@@ -171,11 +171,11 @@ async def test_a_server_that_never_answers_times_out(
         await call(source, "q")
 
 
-async def test_connect_args_reach_the_driver(make_source: MakeSource, silent_port: int) -> None:
+async def test_connect_args_reach_the_driver(make_database: MakeSource, silent_port: int) -> None:
     # asyncpg's own connect timeout (its whole handshake; aiomysql's covers only the TCP
     # connect) fires before the operation's: the database is reported unavailable
     url = f"postgresql://u@127.0.0.1:{silent_port}/test"
-    source = make_source(
+    source = make_database(
         {"default": {"connection_string": url, "connect_args": {"timeout": 0.3}}},
         {"q": {"query": "SELECT 1", "timeout": 10}},
     )
@@ -188,12 +188,12 @@ async def test_connect_args_reach_the_driver(make_source: MakeSource, silent_por
 SLEEP = {"postgres": "SELECT pg_sleep(:s)", "mariadb": "SELECT SLEEP(:s)"}
 
 
-@pytest.mark.parametrize("backend", ["postgres", "mariadb"], indirect=True)
-async def test_slow_query_times_out_and_the_pool_recovers(backend: Backend) -> None:
-    source = backend.source(
+@pytest.mark.parametrize("db_backend", ["postgres", "mariadb"], indirect=True)
+async def test_slow_query_times_out_and_the_pool_recovers(db_backend: Backend) -> None:
+    source = db_backend.source(
         {
-            "slow": {"query": SLEEP[backend.kind], "timeout": 0.3},
-            "count": {"query": f"SELECT COUNT(*) FROM {backend.table}", "result": "scalar"},
+            "slow": {"query": SLEEP[db_backend.kind], "timeout": 0.3},
+            "count": {"query": f"SELECT COUNT(*) FROM {db_backend.table}", "result": "scalar"},
         },
         pool_size=1,
         max_overflow=0,
@@ -204,29 +204,29 @@ async def test_slow_query_times_out_and_the_pool_recovers(backend: Backend) -> N
     assert await call(source, "count") == 3  # the only pooled connection was replaced
 
 
-async def test_fifty_concurrent_calls_share_a_pool_of_five(backend: Backend) -> None:
+async def test_fifty_concurrent_calls_share_a_pool_of_five(db_backend: Backend) -> None:
     session_id = {
         "sqlite": "SELECT 1 AS pid",
         "postgres": "SELECT pg_backend_pid() AS pid, pg_sleep(0.05) AS s",
         "mariadb": "SELECT CONNECTION_ID() AS pid, SLEEP(0.05) AS s",
-    }[backend.kind]
-    source = backend.source(
+    }[db_backend.kind]
+    source = db_backend.source(
         {"who": {"query": session_id, "result": "one"}}, pool_size=5, max_overflow=0
     )
     op = source.bind(spec("who", "who"))
     rows = await asyncio.gather(*(op.call({}, CTX) for _ in range(50)))
     assert len(rows) == 50
     sessions = {row["pid"] for row in rows}
-    if backend.kind != "sqlite":
+    if db_backend.kind != "sqlite":
         assert 1 < len(sessions) <= 5  # ran in parallel, on at most pool_size connections
 
 
-async def test_status_and_execute(backend: Backend) -> None:
-    source = backend.source({})
+async def test_status_and_execute(db_backend: Backend) -> None:
+    source = db_backend.source({})
     assert source.status()["default"].state is ComponentState.STARTING
     await source.start()
     assert source.status()["default"].state is ComponentState.READY
-    t = backend.table
+    t = db_backend.table
     assert await source.execute(
         "default", f"SELECT id FROM {t} WHERE id IN :ids ORDER BY id", {"ids": [1, 2]}
     ) == [{"id": 1}, {"id": 2}]
@@ -239,7 +239,7 @@ async def test_status_and_execute(backend: Backend) -> None:
     assert await source.execute("default", f"SELECT name FROM {t} WHERE id = :id", {}) == []
     with pytest.raises(SourceError, match="database 'replica' is not configured"):
         await source.execute("replica", "SELECT 1", {})
-    quote = "`" if backend.kind == "mariadb" else '"'
+    quote = "`" if db_backend.kind == "mariadb" else '"'
     assert source.quote_identifier("default", "plain_name") == "plain_name"
     assert source.quote_identifier("default", "order") == f"{quote}order{quote}"
     assert source.source_ids() == ["default"]
@@ -247,14 +247,14 @@ async def test_status_and_execute(backend: Backend) -> None:
     assert source.status()["default"].state is ComponentState.STOPPED
 
 
-@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-async def test_postgres_types(backend: Backend) -> None:
+@pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
+async def test_postgres_types(db_backend: Backend) -> None:
     query = (
         "SELECT CAST(:doc AS jsonb) AS doc, ARRAY[1, 2] AS arr, CAST(:u AS uuid) AS u,"
         " CAST('90 minutes' AS interval) AS iv, TIMESTAMPTZ '2024-01-31 12:00:00+00' AS ts,"
         " CAST('\\x00ff' AS bytea) AS raw"
     )
-    source = backend.source({"types": {"query": query, "result": "one"}})
+    source = db_backend.source({"types": {"query": query, "result": "one"}})
     uid = "00000000-0000-0000-0000-00000000002a"
     assert await call(source, "types", {"doc": '{"a": [1, 2.5]}', "u": uid}) == {
         "doc": {"a": [1, 2.5]},
@@ -266,13 +266,13 @@ async def test_postgres_types(backend: Backend) -> None:
     }
 
 
-@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
-async def test_mariadb_types(backend: Backend) -> None:
+@pytest.mark.parametrize("db_backend", ["mariadb"], indirect=True)
+async def test_mariadb_types(db_backend: Backend) -> None:
     query = (
         "SELECT X'00FF' AS raw, CAST(:d AS DECIMAL(6, 3)) AS d,"
         " TIMESTAMP '2024-01-31 12:00:00' AS ts, JSON_OBJECT('a', 1) AS doc"
     )
-    source = backend.source({"types": {"query": query, "result": "one"}})
+    source = db_backend.source({"types": {"query": query, "result": "one"}})
     # MariaDB's JSON is text: it arrives as the JSON string
     assert await call(source, "types", {"d": "2.125"}) == {
         "raw": "AP8=",

@@ -39,8 +39,8 @@ def spec(operation: str | None, **kwargs: Any) -> DataSourceSpec:
 
 
 @pytest.fixture
-def two_dbs(tmp_path: Path, make_source: MakeSource) -> DatabaseSourceType:
-    return make_source(
+def two_dbs(tmp_path: Path, make_database: MakeSource) -> DatabaseSourceType:
+    return make_database(
         {
             "default": {"connection_string": sqlite_file(tmp_path / "a.db", "from a")},
             "b": {"connection_string": sqlite_file(tmp_path / "b.db", "from b")},
@@ -128,21 +128,21 @@ async def test_params_omitted_are_read_from_the_query(two_dbs: DatabaseSourceTyp
 
 
 async def test_relative_sqlite_paths_resolve_against_the_project_root(
-    config_dir: Path, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    db_config_dir: Path, make_database: MakeSource, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    sqlite_file(config_dir.parent / "data" / "app.db", "project data")
+    sqlite_file(db_config_dir.parent / "data" / "app.db", "project data")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # the working directory must not matter
-    source = make_source(
+    source = make_database(
         {"default": {"connection_string": "sqlite:///data/app.db"}},
         {"q": {"query": "SELECT v FROM t", "result": "scalar"}},
     )
     assert await source.bind(spec("q")).call(None, CTX) == "project data"
 
 
-async def test_in_memory_sqlite(make_source: MakeSource) -> None:
-    source = make_source(
+async def test_in_memory_sqlite(make_database: MakeSource) -> None:
+    source = make_database(
         {"default": {"connection_string": "sqlite://"}},
         {"q": {"query": "SELECT :x + 1 AS n, 'at :noon' AS s -- :comment", "params": ["x"]}},
     )
@@ -159,11 +159,11 @@ async def test_in_memory_sqlite(make_source: MakeSource) -> None:
     ],
 )
 async def test_a_missing_driver_names_the_install_command(
-    make_source: MakeSource, monkeypatch: pytest.MonkeyPatch, url: str, install_hint: str
+    make_database: MakeSource, monkeypatch: pytest.MonkeyPatch, url: str, install_hint: str
 ) -> None:
     for module in ("asyncpg", "aiomysql"):
         monkeypatch.setitem(sys.modules, module, None)  # import blocked: looks uninstalled
-    source = make_source({"default": {"connection_string": url}}, {"q": {"query": "SELECT 1"}})
+    source = make_database({"default": {"connection_string": url}}, {"q": {"query": "SELECT 1"}})
     with pytest.raises(BindError) as caught:
         source.bind(spec("q"))
     assert caught.value.key == "source_id" and install_hint in str(caught.value)
@@ -173,8 +173,8 @@ async def test_a_missing_driver_names_the_install_command(
     assert status.state is ComponentState.FAILED and install_hint in (status.error or "")
 
 
-def test_an_unparsable_connection_string_does_not_echo_it(make_source: MakeSource) -> None:
-    source = make_source(
+def test_an_unparsable_connection_string_does_not_echo_it(make_database: MakeSource) -> None:
+    source = make_database(
         {"default": {"connection_string": "postgresql//admin:Pw-S3cret@db/x"}},
         {"q": {"query": "SELECT 1"}},
     )
@@ -186,8 +186,8 @@ def test_an_unparsable_connection_string_does_not_echo_it(make_source: MakeSourc
 @pytest.mark.parametrize(
     "url", ["postgres://postgres@127.0.0.1:5432/test", "mariadb://root@127.0.0.1:3306/test"]
 )
-async def test_scheme_aliases_pick_the_async_driver(make_source: MakeSource, url: str) -> None:
-    source = make_source(
+async def test_scheme_aliases_pick_the_async_driver(make_database: MakeSource, url: str) -> None:
+    source = make_database(
         {"default": {"connection_string": url}},
         {"q": {"query": "SELECT :x * 2", "result": "scalar"}},
     )
@@ -197,11 +197,11 @@ async def test_scheme_aliases_pick_the_async_driver(make_source: MakeSource, url
 
 
 async def test_secrets_from_the_environment_are_masked(
-    make_source: MakeSource, closed_port: int
+    make_database: MakeSource, closed_port: int
 ) -> None:
     # Pretend the host came from ${DB_HOST}: the driver's "Connect call failed ('127.0.0.1', p)"
     # must not repeat it.
-    source = make_source(
+    source = make_database(
         {"default": {"connection_string": f"postgresql://postgres@127.0.0.1:{closed_port}/test"}},
         {"q": {"query": "SELECT 1"}},
         secrets=frozenset({"127.0.0.1"}),
@@ -211,9 +211,9 @@ async def test_secrets_from_the_environment_are_masked(
     assert "unavailable" in caught.value.message and "127.0.0.1" not in str(caught.value)
 
 
-async def test_status_follows_the_database(tmp_path: Path, make_source: MakeSource) -> None:
+async def test_status_follows_the_database(tmp_path: Path, make_database: MakeSource) -> None:
     db_dir = tmp_path / "later"
-    source = make_source(
+    source = make_database(
         {"default": {"connection_string": f"sqlite:///{db_dir}/x.db"}},
         {"q": {"query": "SELECT 7", "result": "scalar"}},
     )
@@ -227,10 +227,10 @@ async def test_status_follows_the_database(tmp_path: Path, make_source: MakeSour
         await source.bind(spec("q")).call({}, CTX)
 
 
-async def test_a_full_pool_times_out_after_pool_timeout(make_source: MakeSource) -> None:
+async def test_a_full_pool_times_out_after_pool_timeout(make_database: MakeSource) -> None:
     pg = "postgresql://postgres@127.0.0.1:5432/test"
     marker = f"hold_{uuid.uuid4().hex}"
-    source = make_source(
+    source = make_database(
         {
             "default": {
                 "connection_string": pg,
