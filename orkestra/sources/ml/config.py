@@ -3,8 +3,9 @@
 A model either is already serving at `base_url` (no `source`), or gets to exist through its
 `source`: a `local_artifact` loaded in-process, a `local_artifact` with `startup_command` run as a
 managed subprocess, or a `docker` / `ecr` container. The docker and ecr keys are passed as a plain
-dict to their runtimes, which own their meaning; those models allow extra keys so a runtime can
-grow an option without a change here (the loader still warns about keys it does not know).
+dict to their runtimes, which own their meaning. Like every SectionModel these keep unknown keys
+(the loader warns about them, errors under --strict), and the runtime receives them too, so a
+runtime can grow an option before it is declared here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from orkestra.sources.base import SectionModel
 
@@ -57,8 +58,6 @@ class LocalArtifactSource(SectionModel):
 
 
 class DockerSource(SectionModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
     type: Literal["docker"]
     image: str
     pull: Literal["always", "missing", "never"] | bool = "missing"
