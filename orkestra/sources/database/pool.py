@@ -133,6 +133,9 @@ class DatabasePool:
                 raise failures.no_connection_in_time(source, self.db_id, timeout) from None
             raise failures.timed_out(source, self.db_id, what, timeout) from None
         except (DBAPIError, OSError) as exc:
+            retyped = _numbers_for_typed_arguments(exc, values)
+            if retyped is not None:
+                return await self.run(clause, retyped, mode, timeout, source=source, what=what)
             reason = self._reason(exc, values)
             if not connected:
                 raise self._unreachable(source, reason) from None
@@ -189,3 +192,36 @@ class DatabasePool:
             return
         details = {"driver": self._url.drivername} if self._url is not None else {}
         self.status = ComponentStatus(state, error, details)
+
+
+def _numbers_for_typed_arguments(exc: BaseException, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Values from URLs are text; PostgreSQL (asyncpg) refuses '42' for an INT parameter before
+    the statement runs. Then, and only then, numeric strings are sent again as numbers, so that
+    `WHERE id = :id` with `$request.path_params.id` works as it does on SQLite and MariaDB."""
+    if "invalid input for query argument" not in str(getattr(exc, "orig", exc)):
+        return None
+    changed = False
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        number = _as_number(value) if isinstance(value, str) else None
+        if number is not None:
+            changed = True
+            out[key] = number
+        elif isinstance(value, list) and any(isinstance(v, str) and _as_number(v) is not None for v in value):
+            changed = True
+            out[key] = [n if (n := _as_number(v) if isinstance(v, str) else None) is not None else v for v in value]
+        else:
+            out[key] = value
+    return out if changed else None
+
+
+def _as_number(text: str) -> int | float | None:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if number == number and number not in (float("inf"), float("-inf")) else None
