@@ -268,3 +268,41 @@ async def test_predicting_under_load_keeps_the_event_loop_responsive(
     assert [o["prediction"] for o in outputs] == labels
     assert len(lags) >= 3, "the ticker must have run while the predictions did"
     assert max(lags) < 0.2, f"event loop stalled {max(lags) * 1000:.0f} ms"
+
+
+async def test_onnx_with_one_input_per_feature(make_ml: MakeML, tmp_path: Path) -> None:
+    """A hand-built ONNX regressor taking `credit_score` and `income` as separate [n, 1] inputs."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.array([[0.5], [0.001]], dtype=np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Concat", ["credit_score", "income"], ["x"], axis=1),
+            helper.make_node("MatMul", ["x", "w"], ["xw"]),
+            helper.make_node("Add", ["xw", "b"], ["variable"]),
+        ],
+        "linear",
+        [
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, 1])
+            for name in ("credit_score", "income")
+        ],
+        [helper.make_tensor_value_info("variable", TensorProto.FLOAT, [None, 1])],
+        initializer=[
+            numpy_helper.from_array(weights, "w"),
+            numpy_helper.from_array(np.array([1.0], dtype=np.float32), "b"),
+        ],
+    )
+    path = tmp_path / "linear.onnx"
+    path.write_bytes(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+    )
+    ml = await make_ml({"default": local(path)})
+    rows = [{"income": 40000, "credit_score": 700}, {"credit_score": 500, "income": 10000}]
+    outputs = await bind(ml).call({"features": rows}, CTX)
+    assert outputs == [
+        {"prediction": pytest.approx(0.5 * 700 + 40 + 1)},
+        {"prediction": pytest.approx(0.5 * 500 + 10 + 1)},
+    ]
+    with pytest.raises(RequestError, match="'income'"):
+        await bind(ml).call({"features": {"credit_score": 700}}, CTX)
