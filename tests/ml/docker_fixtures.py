@@ -34,16 +34,19 @@ REGISTRY = "127.0.0.1:5000"
 REGISTRY_AUTH = {"username": "AWS", "password": "123456789012-auth-token"}
 RUN_LABEL = "org.orkestra.test-run"
 RUN_ID = uuid.uuid4().hex[:10]
-SCRIPT_TIMEOUT = 1800  # first run on a fresh machine: apt + debootstrap + pip, about 2-3 minutes here
+SCRIPT_TIMEOUT = (
+    1800  # first run on a fresh machine: apt + debootstrap + pip, about 2-3 minutes here
+)
 
 __all__ = [
-    "docker_client",
-    "test_image",
-    "registry",
-    "moto_ecr",
+    "PushedImage",
     "aws_env",
     "containers",
-    "PushedImage",
+    "docker_client",
+    "model_image",
+    "moto_ecr",
+    "pushed_model_image",
+    "registry",
 ]
 
 
@@ -52,6 +55,7 @@ def run_script(name: str, *args: str) -> None:
     try:
         done = subprocess.run(
             [str(script), *args],
+            check=False,  # a failure is reported with the script's output below
             capture_output=True,
             text=True,
             timeout=SCRIPT_TIMEOUT,
@@ -79,7 +83,7 @@ def docker_client() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def test_image(docker_client: Any) -> str:
+def model_image(docker_client: Any) -> str:
     """orkestra-test-model:latest: tests/ml/model_server.py on the local base image, no model baked in."""
     run_script("build-model-image.sh", TEST_IMAGE)
     return TEST_IMAGE
@@ -175,3 +179,66 @@ class PushedImage:
     repository: str  # the ECR repository name, also the path in the local registry
     tag: str
     reference: str  # registry/repository:tag
+
+
+@pytest.fixture
+def pushed_model_image(
+    docker_client: Any,
+    model_image: str,
+    registry: str,
+    moto_ecr: str,
+    aws_env: None,
+    models_dir: Path,
+    tmp_path: Path,
+) -> Iterator[PushedImage]:
+    """An image with the iris model baked in, in moto's ECR (repository) and the local registry
+    (bytes), and NOT on this engine: a runtime must really pull it, its model layer included."""
+    import boto3
+    import docker.errors
+
+    repository = f"orkestra/iris-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    tag = "v1"
+    reference = f"{registry}/{repository}:{tag}"
+    ecr = boto3.client("ecr", endpoint_url=moto_ecr, region_name="us-east-1")
+    ecr.create_repository(repositoryName=repository)
+
+    context = tmp_path / "image"
+    context.mkdir()
+    (context / "iris.skops").write_bytes((models_dir / "models" / "iris.skops").read_bytes())
+    (context / "Dockerfile").write_text(
+        f"FROM {model_image}\nCOPY iris.skops /models/model.skops\nENV MODEL_NAME=iris\n"
+    )
+    image, _ = docker_client.images.build(path=str(context), tag=reference, pull=False, rm=True)
+    digest = None
+    for event in docker_client.images.push(
+        f"{registry}/{repository}", tag=tag, auth_config=REGISTRY_AUTH, stream=True, decode=True
+    ):
+        if "error" in event:
+            raise RuntimeError(f"push failed: {event['error']}")
+        digest = (event.get("aux") or {}).get("Digest", digest)
+    # Remove the only tag: the model layer goes with the image, so a pull must download it.
+    docker_client.images.remove(image.id, force=True)
+    try:
+        yield PushedImage(repository, tag, reference)
+    finally:
+        try:
+            docker_client.images.remove(reference, force=True)
+        except docker.errors.ImageNotFound:
+            pass
+        ecr.delete_repository(repositoryName=repository, force=True)
+        if digest:
+            delete_manifest(registry, repository, digest)
+
+
+def delete_manifest(registry: str, repository: str, digest: str) -> None:
+    """Drop the test's manifest from the local registry (its blobs wait for the registry's GC)."""
+    import base64
+
+    credentials = f"{REGISTRY_AUTH['username']}:{REGISTRY_AUTH['password']}".encode()
+    request = urllib.request.Request(
+        f"http://{registry}/v2/{repository}/manifests/{digest}",
+        method="DELETE",
+        headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass

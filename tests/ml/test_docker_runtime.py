@@ -12,7 +12,7 @@ import pytest
 from orkestra.errors import SourceUnavailable
 from orkestra.http_client import shared_client
 from orkestra.sources.ml.docker_runtime import DockerRuntime
-from tests.ml.docker_fixtures import *  # noqa: F403 - pytest fixtures
+from tests.ml.docker_fixtures import *
 from tests.ml.docker_fixtures import Containers
 from tests.ml.ml_support import eventually, free_port, reference
 
@@ -21,7 +21,9 @@ pytestmark = pytest.mark.docker
 START_TIMEOUT = 60.0  # container start + python/sklearn import + model load, on a busy 2-core box
 
 
-def iris_config(image: str, containers: Containers, models_dir: Path, **extra: Any) -> dict[str, Any]:
+def iris_config(
+    image: str, containers: Containers, models_dir: Path, **extra: Any
+) -> dict[str, Any]:
     """The model file stays on the host: `volumes` mounts the trained models read-only."""
     return {
         "type": "docker",
@@ -36,8 +38,12 @@ def iris_config(image: str, containers: Containers, models_dir: Path, **extra: A
     }
 
 
-def runtime(config: dict[str, Any], models_dir: Path, secrets: frozenset[str] = frozenset()) -> DockerRuntime:
-    return DockerRuntime(config, model_id="docker-tests/iris", project_dir=models_dir, secrets=secrets)
+def runtime(
+    config: dict[str, Any], models_dir: Path, secrets: frozenset[str] = frozenset()
+) -> DockerRuntime:
+    return DockerRuntime(
+        config, model_id="docker-tests/iris", project_dir=models_dir, secrets=secrets
+    )
 
 
 async def start_healthy(rt: DockerRuntime) -> str:
@@ -47,16 +53,22 @@ async def start_healthy(rt: DockerRuntime) -> str:
 
 
 async def predict(url: str, rows: list[dict[str, float]]) -> list[dict[str, Any]]:
-    response = await shared_client().request("POST", f"{url}/predict", json={"features": rows}, timeout=10)
+    response = await shared_client().request(
+        "POST", f"{url}/predict", json={"features": rows}, timeout=10
+    )
     assert response.status == 200, response.content
     result: list[dict[str, Any]] = response.json()
     return result
 
 
 async def test_container_serves_the_mounted_model_like_the_model_itself(
-    test_image: str, containers: Containers, models_dir: Path, iris_model: Any, iris_rows: list[dict[str, float]]
+    model_image: str,
+    containers: Containers,
+    models_dir: Path,
+    iris_model: Any,
+    iris_rows: list[dict[str, float]],
 ) -> None:
-    rt = runtime(iris_config(test_image, containers, models_dir), models_dir)
+    rt = runtime(iris_config(model_image, containers, models_dir), models_dir)
     try:
         url = await start_healthy(rt)
         outputs = await predict(url, iris_rows)
@@ -70,16 +82,16 @@ async def test_container_serves_the_mounted_model_like_the_model_itself(
         assert [b["HostIp"] for b in binding] == ["127.0.0.1"]  # never published beyond loopback
         facts = rt.describe()
         assert url == f"http://127.0.0.1:{facts['port']}"
-        assert facts["image"] == test_image and facts["container_id"] == container.short_id
+        assert facts["image"] == model_image and facts["container_id"] == container.short_id
         assert container.labels["org.orkestra.model"] == "docker-tests/iris"
     finally:
         await rt.stop()
 
 
 async def test_killed_container_is_not_alive_and_start_brings_it_back(
-    test_image: str, containers: Containers, models_dir: Path, iris_rows: list[dict[str, float]]
+    model_image: str, containers: Containers, models_dir: Path, iris_rows: list[dict[str, float]]
 ) -> None:
-    rt = runtime(iris_config(test_image, containers, models_dir), models_dir)
+    rt = runtime(iris_config(model_image, containers, models_dir), models_dir)
     try:
         await start_healthy(rt)
         first_id = containers.get(rt.settings.name).id
@@ -103,12 +115,12 @@ async def _not(check: Any) -> bool:
 
 
 async def test_reuse_adopts_a_running_container_and_leaves_it_running_on_stop(
-    test_image: str, containers: Containers, models_dir: Path, iris_rows: list[dict[str, float]]
+    model_image: str, containers: Containers, models_dir: Path, iris_rows: list[dict[str, float]]
 ) -> None:
     import docker.errors
 
     port = free_port()
-    config = iris_config(test_image, containers, models_dir, host_port=port)
+    config = iris_config(model_image, containers, models_dir, host_port=port)
     owner = runtime(config, models_dir)
     adopter = runtime({**config, "reuse": True}, models_dir)
     try:
@@ -132,10 +144,12 @@ async def test_reuse_adopts_a_running_container_and_leaves_it_running_on_stop(
 
 
 async def test_a_leftover_container_of_orkestra_is_replaced_a_foreign_one_is_refused(
-    docker_client: Any, test_image: str, containers: Containers, models_dir: Path
+    docker_client: Any, model_image: str, containers: Containers, models_dir: Path
 ) -> None:
-    config = iris_config(test_image, containers, models_dir)
-    foreign = docker_client.containers.create(test_image, name=config["name"], labels=containers.labels())
+    config = iris_config(model_image, containers, models_dir)
+    foreign = docker_client.containers.create(
+        model_image, name=config["name"], labels=containers.labels()
+    )
     rt = runtime(config, models_dir)
     with pytest.raises(SourceUnavailable, match="was not started by Orkestra"):
         await rt.start()
@@ -153,32 +167,39 @@ async def test_a_leftover_container_of_orkestra_is_replaced_a_foreign_one_is_ref
 
 
 async def test_config_mistakes_fail_start_with_a_clear_message(
-    test_image: str, containers: Containers, models_dir: Path
+    model_image: str, containers: Containers, models_dir: Path
 ) -> None:
     missing = runtime(iris_config("orkestra-no-such-image:v0", containers, models_dir), models_dir)
-    with pytest.raises(SourceUnavailable, match="'orkestra-no-such-image:v0' is not present locally"):
+    with pytest.raises(
+        SourceUnavailable, match="'orkestra-no-such-image:v0' is not present locally"
+    ):
         await missing.start()
 
     no_volume = runtime(
-        iris_config(test_image, containers, models_dir, volumes=["no-such-dir:/models:ro"]), models_dir
+        iris_config(model_image, containers, models_dir, volumes=["no-such-dir:/models:ro"]),
+        models_dir,
     )
     with pytest.raises(SourceUnavailable, match="no-such-dir' does not exist"):
         await no_volume.start()
 
     with pytest.raises(ValueError, match="pull must be"):
-        runtime(iris_config(test_image, containers, models_dir, pull="sometimes"), models_dir)
+        runtime(iris_config(model_image, containers, models_dir, pull="sometimes"), models_dir)
 
 
 async def test_a_crashing_container_reports_its_exit_without_the_secrets_it_printed(
-    test_image: str, containers: Containers, models_dir: Path
+    model_image: str, containers: Containers, models_dir: Path
 ) -> None:
     secret = "s3cr3t-token-value-42"
     config = iris_config(
-        test_image,
+        model_image,
         containers,
         models_dir,
         environment={"API_TOKEN": secret},
-        command=["python", "-c", "import os, sys; print('token', os.environ['API_TOKEN']); sys.exit(3)"],
+        command=[
+            "python",
+            "-c",
+            "import os, sys; print('token', os.environ['API_TOKEN']); sys.exit(3)",
+        ],
     )
     rt = runtime(config, models_dir, secrets=frozenset({secret}))
     try:

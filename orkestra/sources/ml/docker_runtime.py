@@ -4,7 +4,7 @@ Keys (docs/sources/ml-docker-ecr.md): `image`, `pull` (always | missing | never;
 booleans accepted), `host_port` (None: Docker picks a free port, read back after start),
 `container_port` (8080), `environment`, `volumes` (`{host: container[:ro]}` or
 `["host:container[:ro]"]`, host paths relative to the project root), `health_path`, `name`
-(default `orkestra-<model id>`), `command`, `reuse`, `stop_timeout`, `labels`.
+(default `orkestra-<model id>`), `command`, `reuse`, `stop_timeout`, `init` (true), `labels`.
 
 Ownership decides what `stop()` does: a container this runtime created is stopped and removed; a
 running container it adopted through `reuse: true` (same name, same image) was started by someone
@@ -67,6 +67,7 @@ class DockerSettings:
     command: str | list[str] | None
     reuse: bool
     stop_timeout: int
+    init: bool
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -129,6 +130,7 @@ def docker_settings(config: dict[str, Any], *, model_id: str, project_dir: Path)
         else [str(c) for c in command],
         reuse=bool(config.get("reuse", False)),
         stop_timeout=int(config.get("stop_timeout", 10)),
+        init=bool(config.get("init", True)),
         labels={
             **{str(k): str(v) for k, v in (config.get("labels") or {}).items()},
             MANAGED_LABEL: "true",
@@ -203,7 +205,9 @@ def pull_image(
         if progress is not None:
             progress(state)
         now = time.monotonic()
-        if now - last_log >= _PULL_LOG_EVERY or state.layers_done != last_done:
+        if state.layers_total and (
+            now - last_log >= _PULL_LOG_EVERY or state.layers_done != last_done
+        ):
             log.info("model '%s': %s", model_id, state.line())
             last_log, last_done = now, state.layers_done
     log.info("model '%s': pulled %s (%s)", model_id, image, state.status)
@@ -396,6 +400,9 @@ class DockerRuntime(ModelRuntime):
             ports={f"{s.container_port}/tcp": binding},
             volumes={v.host: {"bind": v.container, "mode": v.mode} for v in s.volumes},
             labels=s.labels,
+            # An init as PID 1 forwards `docker stop`'s SIGTERM: a server that is PID 1 itself gets
+            # no default signal handlers and would sit out the whole stop_timeout.
+            init=s.init,
         )
 
     def _published_port(self) -> int:

@@ -141,7 +141,10 @@ class EcrRuntime(DockerRuntime):
             f", endpoint {self.endpoint_url}" if self.endpoint_url else ""
         )
         try:
-            ecr = boto3.client("ecr", region_name=self.region, endpoint_url=self.endpoint_url)
+            # A new session resolves the credential chain now, not what boto3's default session
+            # cached at its first use: rotated keys and a changed environment are seen.
+            session = boto3.session.Session()
+            ecr = session.client("ecr", region_name=self.region, endpoint_url=self.endpoint_url)
             kwargs = {"registryIds": [self.registry_id]} if self.registry_id else {}
             data = ecr.get_authorization_token(**kwargs)["authorizationData"][0]
         except botocore_exceptions.ClientError as exc:
