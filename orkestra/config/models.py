@@ -36,6 +36,7 @@ class CacheSpec(Model):
     ttl: float = Field(..., gt=0)
     key: Any = None  # a template; default: the resolved params
     backend: Literal["memory", "redis"] = "memory"
+    redis_url: str | None = None  # default: $ORKESTRA_REDIS_URL, else redis://127.0.0.1:6379/0
 
 
 class DataSourceSpec(Model):
@@ -58,6 +59,7 @@ class DataSourceSpec(Model):
     for_each: str | None = None
     as_: str = Field("item", alias="as")
     for_each_concurrency: int = Field(10, ge=1)
+    for_each_max_items: int = Field(1000, ge=1)  # a longer list is refused (422), not fanned out
 
     @field_validator("name")
     @classmethod

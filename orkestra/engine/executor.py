@@ -20,6 +20,10 @@ from orkestra.engine.record import ExecutionRecord, SourceRun
 from orkestra.errors import OrkestraError, RequestError, SourceError, SourceTimeout
 from orkestra.expr import truthy
 from orkestra.plan.model import EndpointPlan, SourceNode
+from orkestra.resilience.breaker import counts_as_failure
+from orkestra.resilience.cache import MISS, cache_key
+from orkestra.resilience.guard import CachePlan
+from orkestra.resilience.fanout import check_batch_result, map_in_order, supports_batch
 from orkestra.secrets import Redactor
 from orkestra.sources.base import CallContext
 
@@ -131,13 +135,16 @@ class Execution:
         if node.condition is not None and not truthy(node.condition.evaluate(self.scope)):
             run.status = rec.SKIPPED
             return None
-        params = node.params.evaluate(self.scope)
-        if self.options.measure_sizes:
-            run.params_size = _size(params)
-        if self.options.keep_payloads:
-            run.params = self.options.redactor.data(params)
         try:
-            output = await self.call_with_retries(node, params, run)
+            if node.for_each is not None:
+                output = await self.call_for_each(node, run)
+            else:
+                params = node.params.evaluate(self.scope)
+                if self.options.measure_sizes:
+                    run.params_size = _size(params)
+                if self.options.keep_payloads:
+                    run.params = self.options.redactor.data(params)
+                output = await self.call_cached(node, params, run, self.scope)
         except SourceError as exc:
             return await self.on_error(node, run, exc)
         run.status = rec.OK
@@ -145,26 +152,96 @@ class Execution:
             output = node.transform.apply(output, self.scope)
         return output
 
-    async def call_with_retries(self, node: SourceNode, params: Any, run: SourceRun) -> Any:
+    async def call_for_each(self, node: SourceNode, run: SourceRun) -> list[Any]:
+        assert node.for_each is not None
+        items = node.for_each.evaluate(self.scope)
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            raise SourceError(node.name, f"for_each needs a list, got {type(items).__name__}")
+        if len(items) > node.spec.for_each_max_items:
+            raise RequestError(
+                f"source '{node.name}': {len(items)} items, more than for_each_max_items "
+                f"({node.spec.for_each_max_items})",
+                422,
+            )
+        run.details["items"] = len(items)
+        scopes = [{**self.scope, node.spec.as_: item} for item in items]
+        params_list = [node.params.evaluate(scope) for scope in scopes]
+        if items and supports_batch(node.operation) and (node.guard is None or node.guard.cache is None):
+            run.details["batched"] = True
+            result = await self.call_with_retries(node, params_list, run, batch=True)
+            return check_batch_result(node.name, result, len(items))
+        return await map_in_order(
+            params_list,
+            lambda i, params: self.call_cached(node, params, run, scopes[i]),
+            node.spec.for_each_concurrency,
+        )
+
+    async def call_cached(self, node: SourceNode, params: Any, run: SourceRun, scope: dict[str, Any]) -> Any:
+        cache = node.guard.cache if node.guard is not None else None
+        if cache is None:
+            return await self.call_with_retries(node, params, run)
+        key = cache_key(cache.namespace, cache.key.evaluate(scope) if cache.key is not None else params)
+        value = await cache.store.get(key)
+        if value is not MISS:
+            run.from_cache = True
+            return value
+
+        async def fetch() -> Any:
+            fetched = await self.call_with_retries(node, params, run)
+            await cache.store.set(key, fetched, cache.ttl)
+            return fetched
+
+        value, shared = await cache.coalescer.run(key, fetch)
+        if shared:
+            run.details["coalesced"] = True
+        return value
+
+    async def call_with_retries(self, node: SourceNode, params: Any, run: SourceRun, batch: bool = False) -> Any:
         policy = node.retry
+        guard = node.guard
+        budget = guard.budget if guard is not None else None
+        breaker = guard.breaker if guard is not None else None
         ctx = CallContext(self.record.execution_id, node.name, node.timeout, self.options.trace_headers)
+        if budget is not None:
+            budget.record_call()
         for attempt in range(1, policy.attempts + 1):
-            run.attempts = attempt
+            run.attempts = max(run.attempts, attempt)
+            if breaker is not None:
+                breaker.before_call(node.name)  # SourceUnavailable when open: the backend is spared
             try:
-                return await self.call_once(node, params, ctx)
+                result = await self.call_once(node, params, ctx, batch)
             except SourceError as exc:
+                if breaker is not None and counts_as_failure(exc):
+                    breaker.record_failure()
+                elif breaker is not None:
+                    breaker.record_success()  # the backend answered; the request was wrong
                 if attempt >= policy.attempts or not exc.retryable:
+                    raise
+                if budget is not None and not budget.try_retry():
+                    run.details["retry_budget_exhausted"] = True
                     raise
                 delay = min(policy.max_backoff, policy.backoff * (2 ** (attempt - 1)))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                continue
+            except BaseException:
+                if breaker is not None:
+                    breaker.release_probe()
+                raise
+            if breaker is not None:
+                breaker.record_success()
+            return result
         raise AssertionError("unreachable: the loop returns or raises")
 
-    async def call_once(self, node: SourceNode, params: Any, ctx: CallContext) -> Any:
+    async def call_once(self, node: SourceNode, params: Any, ctx: CallContext, batch: bool = False) -> Any:
+        bulkhead = node.guard.bulkhead if node.guard is not None else None
         try:
-            if node.timeout is None:
-                return await node.operation.call(params, ctx)
-            async with asyncio.timeout(node.timeout):
-                return await node.operation.call(params, ctx)
+            async with asyncio.timeout(node.timeout):  # None: unbounded (the endpoint deadline applies)
+                if bulkhead is not None:
+                    async with bulkhead:  # waiting for a slot counts against the timeout
+                        return await self.invoke(node, params, ctx, batch)
+                return await self.invoke(node, params, ctx, batch)
         except SourceError as exc:
             if exc.source != node.name:
                 exc.message = self.options.redactor.text(f"{exc.source}: {exc.message}")
@@ -185,6 +262,12 @@ class Execution:
                 self.options.redactor.text(str(exc)),
             )
             raise SourceError(node.name, f"failed unexpectedly ({type(exc).__name__})") from exc
+
+    @staticmethod
+    async def invoke(node: SourceNode, params: Any, ctx: CallContext, batch: bool) -> Any:
+        if batch:
+            return await node.operation.call_batch(params, ctx)  # type: ignore[attr-defined]
+        return await node.operation.call(params, ctx)
 
     async def on_error(self, node: SourceNode, run: SourceRun, exc: SourceError) -> Any:
         run.status = rec.TIMED_OUT if isinstance(exc, SourceTimeout) else rec.FAILED
@@ -232,6 +315,42 @@ async def execute_plan(
 ) -> ExecutionResult:
     """Run `plan` for `request`. Raises SourceError (502/503/504) or RequestError (4xx)."""
     options = options or EngineOptions()
+    if plan.cache is not None:
+        return await _execute_cached(plan, plan.cache, request, execution_id, options)
+    return await _execute(plan, request, execution_id, options)
+
+
+async def _execute_cached(
+    plan: EndpointPlan, cache: CachePlan, request: RequestData, execution_id: str, options: EngineOptions
+) -> ExecutionResult:
+    """The endpoint's response cache. Only complete answers are stored: a soft failure is not."""
+    scope = build_scope(request, execution_id)
+    default_key = {k: v for k, v in scope["request"].items() if k != "headers"}
+    key = cache_key(cache.namespace, cache.key.evaluate(scope) if cache.key is not None else default_key)
+    body = await cache.store.get(key)
+    if body is MISS:
+
+        async def fetch() -> ExecutionResult:
+            result = await _execute(plan, request, execution_id, options)
+            if result.record.complete:
+                await cache.store.set(key, result.body, cache.ttl)
+            return result
+
+        leader, shared = await cache.coalescer.run(key, fetch)
+        if not shared:
+            return leader  # type: ignore[no-any-return]
+        body, statuses = leader.body, {n: r.status for n, r in leader.record.sources.items()}
+    else:
+        statuses = {}
+    record = new_record(plan, execution_id, request.method)
+    for name, run in record.sources.items():
+        run.from_cache = True
+        run.status = statuses.get(name, rec.OK)
+    record.finish(200)
+    return ExecutionResult(body, record)
+
+
+async def _execute(plan: EndpointPlan, request: RequestData, execution_id: str, options: EngineOptions) -> ExecutionResult:
     record = new_record(plan, execution_id, request.method)
     scope = build_scope(request, execution_id)
     execution = Execution(plan, scope, record, options)

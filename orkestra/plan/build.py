@@ -12,6 +12,9 @@ from orkestra.config.yaml_source import KeyPath, Location, format_key_path
 from orkestra.errors import BindError, ConfigProblem, ExpressionError, OrkestraError
 from orkestra.expr import Template, compile_expression, compile_template
 from orkestra.plan.model import BUILTIN_ROOTS, EndpointPlan, ResponsePlan, RetryPolicy, SourceNode
+from orkestra.resilience.budget import RetryBudget
+from orkestra.resilience.bulkhead import Bulkhead
+from orkestra.resilience.guard import CachePlan, SourceGuard, build_breaker, build_cache
 from orkestra.transforms import Transform, compile_transform
 
 if TYPE_CHECKING:
@@ -87,6 +90,7 @@ class EndpointPlanner:
         path_params, route = self.build_route(name, spec, ep_path, ordered_refs)
         order, stages = self.sort(nodes, ep_path)
         validator = self.input_validator(spec, ep_path)
+        cache = self.cache_plan(spec.cache, f"{self.domain.domain_id}.{name}", ep_path, known)
         if len(self.problems) > before or response is None:
             return None
         return EndpointPlan(
@@ -103,6 +107,7 @@ class EndpointPlanner:
             timeout=spec.timeout,
             location=self.describe(ep_path),
             stages=stages,
+            cache=cache,
         )
 
     def check_refs(
@@ -128,8 +133,12 @@ class EndpointPlanner:
         params = self.template(ds.params if ds.params is not None else {}, path + ("params",))
         condition = self.expression(ds.condition, path + ("condition",)) if ds.condition else None
         transform = self.transform(ds.transform, path + ("transform",))
-        deps = self.check_refs(params, path + ("params",), known, ds.name, ds.params)
-        deps |= self.check_refs(condition, path + ("condition",), known, ds.name)
+        for_each = self.expression(ds.for_each, path + ("for_each",)) if ds.for_each else None
+        deps = self.check_refs(condition, path + ("condition",), known, ds.name)
+        deps |= self.check_refs(for_each, path + ("for_each",), known, ds.name)
+        # `as: order` names the current item inside params (and a cache key), nowhere else
+        item_known = known | {ds.as_} if for_each is not None else known
+        deps |= self.check_refs(params, path + ("params",), item_known, ds.name, ds.params) - {ds.as_}
         if transform is not None:
             deps |= self.check_refs(transform, path + ("transform",), known, ds.name)
         for i, dep in enumerate(ds.depends_on):
@@ -145,7 +154,7 @@ class EndpointPlanner:
                 self.problem(path + ("on_error",), f"fallback source '{target}' is not another data source of this endpoint")
             else:
                 deps.add(target)  # its output must be ready when this source fails
-        for t in (params, condition):
+        for t in (params, condition, for_each):
             if t is not None:
                 ordered_refs.append(t)
         try:
@@ -159,9 +168,12 @@ class EndpointPlanner:
         except OrkestraError as exc:
             self.problem(path, str(exc))
             return None
-        if params is None or (ds.condition and condition is None):
+        if params is None or (ds.condition and condition is None) or (ds.for_each and for_each is None):
             return None
         timeout = ds.timeout if ds.timeout is not None else operation.timeout
+        retry = _retry_policy(ds.retry, operation.retries, operation.idempotent)
+        namespace = f"{self.domain.domain_id}.{path[1]}.{ds.name}"
+        cache = self.cache_plan(ds.cache, namespace, path, item_known - {ds.name})
         return SourceNode(
             name=ds.name,
             type=ds.type,
@@ -172,9 +184,20 @@ class EndpointPlanner:
             transform=transform,
             deps=tuple(sorted(deps)),
             timeout=timeout,
-            retry=_retry_policy(ds.retry, operation.retries, operation.idempotent),
+            retry=retry,
             location=self.describe(path),
+            guard=_guard(ds, retry, cache),
+            for_each=for_each,
         )
+
+    def cache_plan(self, spec: Any, namespace: str, path: KeyPath, known: set[str]) -> CachePlan | None:
+        if spec is None:
+            return None
+        key = None
+        if spec.key is not None:
+            key = self.template(spec.key, path + ("cache", "key"))
+            self.check_refs(key, path + ("cache", "key"), known, raw=spec.key)
+        return build_cache(spec, namespace, key)
 
     def build_response(
         self, spec: EndpointSpec, ep_path: KeyPath, known: set[str], ordered_refs: list[Template]
@@ -264,6 +287,15 @@ def _find_reference(raw: Any, root: str) -> KeyPath:
             if inner:
                 return (key,) + inner
     return ()
+
+
+def _guard(ds: DataSourceSpec, retry: RetryPolicy, cache: CachePlan | None) -> SourceGuard | None:
+    breaker = build_breaker(ds.circuit_breaker)
+    bulkhead = Bulkhead(ds.concurrency) if ds.concurrency is not None else None
+    budget = RetryBudget(retry.budget) if retry.attempts > 1 else None
+    if breaker is None and bulkhead is None and budget is None and cache is None:
+        return None
+    return SourceGuard(breaker, bulkhead, budget, cache)
 
 
 def _retry_policy(spec: RetrySpec | int | None, op_retries: int, idempotent: bool) -> RetryPolicy:

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
     from orkestra.config.models import DataSourceSpec, EndpointSpec
     from orkestra.expr import Template
+    from orkestra.resilience.guard import CachePlan, SourceGuard
     from orkestra.sources.base import Operation
     from orkestra.transforms import Transform
 
@@ -38,6 +39,8 @@ class SourceNode:
     timeout: float | None
     retry: RetryPolicy
     location: str  # "domains/x.yaml:14 endpoints.predict.data_sources[1]", for messages
+    guard: SourceGuard | None = None  # breaker, bulkhead, retry budget, cache (orkestra.resilience)
+    for_each: Template | None = None  # the list this source runs once per item of
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class EndpointPlan:
     timeout: float | None
     location: str
     stages: tuple[tuple[str, ...], ...] = field(default=())  # groups that can run together
+    cache: CachePlan | None = None  # the endpoint's response cache
 
     @property
     def key(self) -> str:
