@@ -121,7 +121,11 @@ class Orkestra:
             return error_response(exc, execution_id, self.redactor.text)
         headers = {EXECUTION_HEADER: execution_id}
         if not result.record.complete:
+            # a soft failure: 2xx, but the caller must be able to tell what is missing
             headers["X-Orkestra-Complete"] = "false"
+            headers["X-Orkestra-Sources"] = ";".join(
+                f"{run.name}={run.status}" for run in result.record.sources.values()
+            )
         return Response(_dumps(result.body), media_type="application/json", headers=headers)
 
     async def execute(
