@@ -212,15 +212,18 @@ class FeastSourceType(SourceType):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        sdk_sources = []
         for sid, source in self.section.sources.items():
             if source.sdk_mode:
-                await self._start_sdk(sid, source)
+                sdk_sources.append(self._start_sdk(sid, source))
             else:
                 assert source.feature_server_url is not None
                 self._readers[sid] = FeatureServerReader(source.feature_server_url)
                 self._status[sid] = ComponentStatus(
                     ComponentState.READY, details={"mode": "feature_server"}
                 )
+        # Importing Feast takes seconds; repos open side by side and pay for it once.
+        await asyncio.gather(*sdk_sources)
 
     async def _start_sdk(self, sid: str, source: FeastSourceSpec) -> None:
         assert source.repo_path is not None
