@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def test_references_exclude_the_transform_own_roots() -> None:
 
 
 @pytest.fixture
-def project_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def project_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A module of 'the project's own', importable for the test only."""
     name = f"orkestra_test_transforms_{tmp_path.name.replace('-', '_')}"
     (tmp_path / f"{name}.py").write_text(
