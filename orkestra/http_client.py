@@ -1,13 +1,14 @@
 """The one HTTP client Orkestra's sources share (api sources and HTTP-served models).
 
-aiohttp underneath: on loopback it served 7-15x the throughput of httpx.AsyncClient at a tenth of
-the latency (docs/benchmarks/http-client.md). An aiohttp session belongs to the event loop it was
+aiohttp underneath: on loopback it served 3.5-6x the throughput of httpx.AsyncClient at one
+request at a time and 8-16x at 10-200 concurrent ones, with a far lower p99
+(docs/benchmarks/http-client.md). An aiohttp session belongs to the event loop it was
 created in, so a client opens its session lazily inside the running loop, and `shared_client()`
 keeps one client per running loop (one in a server; one per test in a test suite).
 
 Callers pass an absolute, already percent-encoded URL built from trusted config; the client sends
 that URL byte for byte (no re-quoting, no dot-segment folding), so what the api source encoded is
-what the backend receives (see orkestra.sources.api.urls). Query `params` are encoded here, every
+what the backend receives (see orkestra.sources.api.request). Query `params` are encoded here, every
 value as one value. Redirects are not followed unless asked for; proxies from the environment are
 not used; cookies are not kept.
 """
