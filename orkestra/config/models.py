@@ -156,13 +156,29 @@ class TrackingSection(Model):
     keep_payloads: bool = False
     sensitive_fields: list[str] = Field(default_factory=list)
     allow_debug: bool = False
-    path: str | None = None  # sqlite file
+    path: str | None = None  # sqlite file, relative to the config directory
     redis_url: str | None = None
+    redis_prefix: str = "orkestra"  # keys: <prefix>:executions, <prefix>:execution:<id>
 
 
 class ReloadSection(Model):
     watch: bool = False
     debounce: float = Field(0.5, ge=0)
+
+
+class TracingSection(Model):
+    """OpenTelemetry (the `otel` extra); see orkestra/observability/tracing.py."""
+
+    enabled: bool = False
+    exporter: Literal["none", "console", "otlp"] = "none"  # none: the process's global provider
+    otlp_endpoint: str | None = None
+    service_name: str = "orkestra"
+    sample_ratio: float = Field(1.0, ge=0, le=1)
+    accept_incoming: bool = True  # continue the trace of an incoming `traceparent`
+
+
+class AdminSection(Model):
+    token: str | None = None  # bearer token for /admin/*, /executions; use ${ENV}
 
 
 class GlobalConfig(Model):
@@ -172,5 +188,7 @@ class GlobalConfig(Model):
     auth: Any = None
     tracking: TrackingSection = Field(default_factory=TrackingSection)
     reload: ReloadSection = Field(default_factory=ReloadSection)
+    tracing: TracingSection = Field(default_factory=TracingSection)
+    admin: AdminSection = Field(default_factory=AdminSection)
     performance: Any = None  # accepted from earlier releases; means nothing now
     logging: Any = None
