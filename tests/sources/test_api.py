@@ -326,3 +326,14 @@ async def test_no_content_is_none(http_backend: HttpBackend) -> None:
     head = bind_one(http_backend.url, {"method": "head", "path": "/echo"})
     assert await head.call({}, CTX) is None
     assert [r.method for r in http_backend.received] == ["DELETE", "HEAD"]
+
+
+async def test_tls_certificates_are_verified_unless_disabled(https_backend: HttpBackend) -> None:
+    assert https_backend.url.startswith("https://")
+    verified = bind_one(https_backend.url, {"path": "/echo"})
+    with pytest.raises(SourceError) as info:
+        await verified.call({}, CTX)
+    assert "TLS certificate is not trusted" in info.value.message
+    assert https_backend.received == []  # refused during the handshake: no request was sent
+    unverified = bind_one(https_backend.url, {"path": "/echo"}, source={"verify_ssl": False})
+    assert (await unverified.call({}, CTX))["path"] == "/echo"

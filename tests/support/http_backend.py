@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import struct
 import threading
 from collections import Counter
@@ -61,7 +62,8 @@ class ReceivedRequest:
 class HttpBackend:
     """The server; use `http_backend()` (context manager) or the `http_backend` pytest fixture."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self._tls = tls
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
         self._received: list[ReceivedRequest] = []
@@ -75,7 +77,8 @@ class HttpBackend:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     # -- what tests read and set -------------------------------------------------------------
 
@@ -172,7 +175,7 @@ class HttpBackend:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
         await runner.setup()
         try:
-            await web.SockSite(runner, sock).start()
+            await web.SockSite(runner, sock, ssl_context=self._tls).start()
             self._ready.set()
             await self._stopping.wait()
         finally:
@@ -303,9 +306,9 @@ def _drop_connection(request: web.Request) -> None:
 
 
 @contextmanager
-def http_backend() -> Iterator[HttpBackend]:
-    """A started backend, stopped when the block exits."""
-    backend = HttpBackend().start()
+def http_backend(tls: ssl.SSLContext | None = None) -> Iterator[HttpBackend]:
+    """A started backend, stopped when the block exits; `tls`: serve HTTPS with that context."""
+    backend = HttpBackend(tls).start()
     try:
         yield backend
     finally:
