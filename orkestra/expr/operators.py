@@ -26,24 +26,24 @@ def add(left: Any, right: Any) -> Any:
         return left + right
     if kind_left is str or kind_right is str or _is_container(left) or _is_container(right):
         return js_string(left) + js_string(right)
-    a, b = to_number(left), to_number(right)
-    if a is None or b is None:
-        return None
-    return _arithmetic(operator.add, a, b)
+    return _add_numbers(left, right)
 
 
-def subtract(left: Any, right: Any) -> Any:
-    a, b = to_number(left), to_number(right)
-    if a is None or b is None:
-        return None
-    return _arithmetic(operator.sub, a, b)
+def _numeric(function: Callable[[Any, Any], Any]) -> BinaryOperator:
+    """An operator that converts both sides to numbers; null (or NaN) on either side gives null."""
+
+    def apply(left: Any, right: Any) -> Any:
+        a, b = to_number(left), to_number(right)
+        if a is None or b is None:
+            return None
+        return _arithmetic(function, a, b)
+
+    return apply
 
 
-def multiply(left: Any, right: Any) -> Any:
-    a, b = to_number(left), to_number(right)
-    if a is None or b is None:
-        return None
-    return _arithmetic(operator.mul, a, b)
+_add_numbers = _numeric(operator.add)
+subtract = _numeric(operator.sub)
+multiply = _numeric(operator.mul)
 
 
 def divide(left: Any, right: Any) -> Any:

@@ -89,14 +89,17 @@ class ExpressionTemplate(Template):
         return f"ExpressionTemplate({self.source!r})"
 
 
-class DictTemplate(Template):
+class ContainerTemplate(Template):
+    """A dict or list template. Evaluating copies the container of constants and fills in the
+    entries that are not constant; the copy keeps YAML's key order without rebuilding the dict."""
+
     __slots__ = ("_base", "_dynamic")
 
-    def __init__(self, items: dict[Any, Template]) -> None:
-        # Every key in its YAML order, holding the constant value or a placeholder; evaluation
-        # overwrites the placeholders, which keeps the order without rebuilding the dict.
-        self._base = {key: getattr(t, "value", None) for key, t in items.items()}
-        dynamic = [(key, t) for key, t in items.items() if not t.is_constant]
+    def __init__(
+        self, base: dict[Any, Any] | list[Any], entries: Iterable[tuple[Any, Template]]
+    ) -> None:
+        self._base = base
+        dynamic = [(key, t) for key, t in entries if not t.is_constant]
         self._dynamic = tuple((key, t.evaluator()) for key, t in dynamic)
         self._describe(
             (name for _, t in dynamic for name in t.references),
@@ -107,25 +110,6 @@ class DictTemplate(Template):
         result = self._base.copy()
         for key, evaluate in self._dynamic:
             result[key] = evaluate(scope)
-        return result
-
-
-class ListTemplate(Template):
-    __slots__ = ("_base", "_dynamic")
-
-    def __init__(self, items: list[Template]) -> None:
-        self._base = [getattr(t, "value", None) for t in items]
-        dynamic = [(index, t) for index, t in enumerate(items) if not t.is_constant]
-        self._dynamic = tuple((index, t.evaluator()) for index, t in dynamic)
-        self._describe(
-            (name for _, t in dynamic for name in t.references),
-            (name for _, t in dynamic for name in t.path_params),
-        )
-
-    def evaluate(self, scope: Scope) -> Any:
-        result = self._base.copy()
-        for index, evaluate in self._dynamic:
-            result[index] = evaluate(scope)
         return result
 
 
@@ -153,14 +137,16 @@ def _compile(value: Any, depth: int) -> Template:
         return _compile_string(value)
     if isinstance(value, Mapping):
         items = {key: _compile(item, depth + 1) for key, item in value.items()}
+        constants = {key: _constant_or_none(t) for key, t in items.items()}
         if all(t.is_constant for t in items.values()):
-            return ConstantTemplate({key: t.evaluate({}) for key, t in items.items()})
-        return DictTemplate(items)
+            return ConstantTemplate(constants)
+        return ContainerTemplate(constants, items.items())
     if isinstance(value, (list, tuple)):
         elements = [_compile(item, depth + 1) for item in value]
+        values = [_constant_or_none(t) for t in elements]
         if all(t.is_constant for t in elements):
-            return ConstantTemplate([t.evaluate({}) for t in elements])
-        return ListTemplate(elements)
+            return ConstantTemplate(values)
+        return ContainerTemplate(values, enumerate(elements))
     return ConstantTemplate(value)
 
 
@@ -237,6 +223,10 @@ def _analyse(node: nodes.Node) -> tuple[list[str], list[str]]:
             if child.root == "request" and is_path_param:
                 path_params.append(path[1])
     return references, path_params
+
+
+def _constant_or_none(template: Template) -> Any:
+    return template.value if isinstance(template, ConstantTemplate) else None
 
 
 def _check_length(text: str) -> None:

@@ -105,6 +105,16 @@ def flatten(args: Any) -> Step:
     return _on_objects(flat)
 
 
+def _each_item(items: list[Any], scope: dict[str, Any]) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """Each item with the scope it is evaluated in: `$item` and `$index` bound (one scope copy,
+    rebound per item, since items are evaluated one after the other)."""
+    local = dict(scope)
+    for index, item in enumerate(items):
+        local["item"] = item
+        local["index"] = index
+        yield item, local
+
+
 class MapStep:
     """`map: <template>`: each item of a list (as `$item`, its position as `$index`), or the value."""
 
@@ -115,17 +125,10 @@ class MapStep:
     def __call__(self, value: Any, scope: dict[str, Any]) -> Any:
         if value is None:
             return None
-        local = dict(scope)
         evaluate = self.template.evaluate
         if isinstance(value, list):
-            results = []
-            for index, item in enumerate(value):
-                local["item"] = item
-                local["index"] = index
-                results.append(evaluate(local))
-            return results
-        local["item"] = value
-        return evaluate(local)
+            return [evaluate(local) for _, local in _each_item(value, scope)]
+        return evaluate({**scope, "item": value})
 
 
 class FilterStep:
@@ -142,18 +145,10 @@ class FilterStep:
     def __call__(self, value: Any, scope: dict[str, Any]) -> Any:
         if value is None:
             return None
-        local = dict(scope)
         test = self.condition.evaluate
         if isinstance(value, list):
-            kept = []
-            for index, item in enumerate(value):
-                local["item"] = item
-                local["index"] = index
-                if truthy(test(local)):
-                    kept.append(item)
-            return kept
-        local["item"] = value
-        return value if truthy(test(local)) else None
+            return [item for item, local in _each_item(value, scope) if truthy(test(local))]
+        return value if truthy(test({**scope, "item": value})) else None
 
 
 def sort_by(args: Any) -> Step:
