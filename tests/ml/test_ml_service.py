@@ -104,11 +104,13 @@ async def client(tmp_path: Path, models_dir: Path) -> AsyncIterator[httpx.AsyncC
         },
     )
     service = Orkestra(config)
-    async with service:
-        async with httpx.AsyncClient(
+    async with (
+        service,
+        httpx.AsyncClient(
             transport=httpx.ASGITransport(app=service.app), base_url="http://test"
-        ) as c:
-            yield c
+        ) as c,
+    ):
+        yield c
 
 
 def expected(model: Any, credit_score: int, income: float) -> dict[str, Any]:
