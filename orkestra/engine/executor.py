@@ -54,6 +54,7 @@ class EngineOptions:
     measure_sizes: bool = True
     keep_payloads: bool = False
     trace_headers: Mapping[str, str] = field(default_factory=dict)
+    tracer: Any = None  # orkestra.observability.tracing.Tracing: a span per source, its context passed on
 
 
 @dataclass
@@ -118,7 +119,7 @@ class Execution:
         run = self.record.sources[node.name]
         run.start_offset_ms = self.record.offset_ms()
         try:
-            output = await self.call_node(node, run)
+            output = await self.call_node_traced(node, run)
         except (SourceError, RequestError):
             raise
         except OrkestraError as exc:  # e.g. an expression that cannot be evaluated on this data
@@ -130,6 +131,20 @@ class Execution:
             run.output_size = _size(output)
         if self.options.keep_payloads:
             run.output = self.options.redactor.data(output)
+
+    async def call_node_traced(self, node: SourceNode, run: SourceRun) -> Any:
+        tracer = self.options.tracer
+        if tracer is None:
+            return await self.call_node(node, run)
+        with tracer.source_span(self.record, node, run):
+            return await self.call_node(node, run)
+
+    def call_headers(self) -> Mapping[str, str]:
+        """Headers for the backend call: the trace context of the source's span, when tracing."""
+        tracer = self.options.tracer
+        if tracer is None:
+            return self.options.trace_headers
+        return {**self.options.trace_headers, **tracer.current_headers()}
 
     async def call_node(self, node: SourceNode, run: SourceRun) -> Any:
         if node.condition is not None and not truthy(node.condition.evaluate(self.scope)):
@@ -203,7 +218,7 @@ class Execution:
         guard = node.guard
         budget = guard.budget if guard is not None else None
         breaker = guard.breaker if guard is not None else None
-        ctx = CallContext(self.record.execution_id, node.name, node.timeout, self.options.trace_headers)
+        ctx = CallContext(self.record.execution_id, node.name, node.timeout, self.call_headers())
         if budget is not None:
             budget.record_call()
         for attempt in range(1, policy.attempts + 1):
