@@ -72,9 +72,8 @@ class ApiOperation(Operation):
 
     async def call(self, params: Any, ctx: CallContext) -> Any:
         if self.mock:
-            return copy.deepcopy(
-                self._mock_response
-            )  # callers' transforms must not edit the config
+            # A copy: a transform that edits the output must not edit the config.
+            return copy.deepcopy(self._mock_response)
         try:
             request = self._builder.build(params, ctx.headers)
         except RequestBuildError as exc:
