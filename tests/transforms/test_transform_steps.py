@@ -175,3 +175,40 @@ def test_steps_never_modify_their_input() -> None:
 def test_an_empty_transform_is_the_identity() -> None:
     assert apply(None, ROWS) is ROWS
     assert apply([], ROWS) is ROWS
+
+
+def test_the_examples_of_docs_transforms_md() -> None:
+    customers = [
+        {"customer_id": 1, "first_name": "Ada", "last_name": "L", "active": True, "balance": 10},
+        {"customer_id": 2, "first_name": "Alan", "last_name": "T", "active": True, "balance": 30},
+        {"customer_id": 3, "first_name": "Kurt", "last_name": "G", "active": False, "balance": 50},
+        {"customer_id": 4, "first_name": "Emmy", "last_name": "N", "active": True, "balance": 0},
+    ]
+    ranked = [
+        {"filter": "$item.active && $item.balance > 0"},
+        {"sort_by": {"field": "balance", "reverse": True}},
+        {"limit": 5},
+        {
+            "map": {
+                "id": "$item.customer_id",
+                "label": "$item.first_name $item.last_name",
+                "rank": "$index + 1",
+            }
+        },
+    ]
+    assert apply(ranked, customers) == [
+        {"id": 2, "label": "Alan T", "rank": 1},
+        {"id": 1, "label": "Ada L", "rank": 2},
+    ]
+    weather = [
+        "$this.data.current",
+        {"rename": {"temp_c": "temperature"}},
+        {"default": {"temperature": None, "source": "unavailable"}},
+    ]
+    assert apply(weather, {"data": {"current": {"temp_c": 21}}}) == {"temperature": 21}
+    assert apply(weather, {"data": {}}) == {"temperature": None, "source": "unavailable"}
+    score = "{score: round($this.probabilities['1'] * 100), label: $this.label}"
+    assert apply(score, {"probabilities": {"0": 0.13, "1": 0.87}, "label": 1}) == {
+        "score": 87,
+        "label": 1,
+    }
