@@ -11,9 +11,10 @@ import asyncio
 import logging
 import os
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from orkestra.engine import record as rec
 from orkestra.engine.record import ExecutionRecord, SourceRun
@@ -22,8 +23,8 @@ from orkestra.expr import truthy
 from orkestra.plan.model import EndpointPlan, SourceNode
 from orkestra.resilience.breaker import counts_as_failure
 from orkestra.resilience.cache import MISS, cache_key
-from orkestra.resilience.guard import CachePlan
 from orkestra.resilience.fanout import check_batch_result, map_in_order, supports_batch
+from orkestra.resilience.guard import CachePlan
 from orkestra.secrets import Redactor
 from orkestra.sources.base import CallContext
 
@@ -67,7 +68,7 @@ def build_scope(request: RequestData, execution_id: str) -> dict[str, Any]:
     return {
         "request": request.as_scope(),
         "system": {
-            "timestamp": datetime.now(timezone.utc).isoformat(),
+            "timestamp": datetime.now(UTC).isoformat(),
             "request_id": execution_id,
             "execution_id": execution_id,
         },

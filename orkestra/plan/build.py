@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from graphlib import CycleError, TopologicalSorter
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orkestra.config.loader import DomainConfig
 from orkestra.config.models import DataSourceSpec, EndpointSpec, RetrySpec

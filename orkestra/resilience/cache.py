@@ -11,7 +11,8 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import orjson
 
@@ -90,7 +91,7 @@ class RedisCache:
     async def get(self, key: str) -> Any:
         try:
             raw = await self.client().get(key)
-        except Exception as exc:  # redis errors, timeouts, a closed loop
+        except Exception as exc:  # noqa: BLE001  redis errors, timeouts, a closed loop
             log.warning("cache read failed (%s); calling the source", type(exc).__name__)
             return MISS
         return MISS if raw is None else orjson.loads(raw)
@@ -99,7 +100,7 @@ class RedisCache:
         try:
             raw = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
             await self.client().set(key, raw, px=max(1, int(ttl * 1000)))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  same: a cache must not fail the call
             log.warning("cache write failed (%s)", type(exc).__name__)
 
     async def close(self) -> None:

@@ -7,7 +7,8 @@ list instead: a database `IN`, a multi-entity Feast read, a batch predict.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from orkestra.errors import SourceError
 

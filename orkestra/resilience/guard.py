@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orkestra.resilience.breaker import CircuitBreaker
 from orkestra.resilience.budget import RetryBudget
 from orkestra.resilience.bulkhead import Bulkhead
-from orkestra.resilience.cache import DEFAULT_REDIS_URL, Coalescer, MemoryCache, RedisCache, ResponseCache
+from orkestra.resilience.cache import (
+    DEFAULT_REDIS_URL,
+    Coalescer,
+    MemoryCache,
+    RedisCache,
+    ResponseCache,
+)
 
 if TYPE_CHECKING:
     from orkestra.config.models import CacheSpec, CircuitBreakerSpec

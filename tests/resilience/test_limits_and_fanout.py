@@ -29,7 +29,8 @@ def op_name(prefix: str = "op") -> str:
 
 async def test_bulkhead_caps_calls_in_flight_and_spares_other_sources(tmp_path: Path) -> None:
     slow, fast = op_name(), op_name()
-    slow_backend, fast_backend = script(slow), script(fast)
+    slow_backend = script(slow)
+    script(fast)
     slow_backend.delay = 0.3
     svc = build(tmp_path, """
 endpoints:
