@@ -20,6 +20,7 @@ from orkestra.engine.executor import EngineOptions, ExecutionResult, RequestData
 from orkestra.engine.record import ExecutionRecord
 from orkestra.errors import OrkestraError, RequestError, SourceError
 from orkestra.http_client import close_shared_client
+from orkestra.observability.logs import execution_context
 from orkestra.runtime import Runtime, load_runtime
 from orkestra.secrets import Redactor
 from orkestra.server.endpoint import EXECUTION_HEADER, error_response, new_execution_id
@@ -34,13 +35,24 @@ log = logging.getLogger("orkestra")
 
 
 class Orkestra:
-    def __init__(self, config_path: str | Path, *, strict: bool = False, runtime: Runtime | None = None) -> None:
+    def __init__(
+        self,
+        config_path: str | Path,
+        *,
+        strict: bool = False,
+        runtime: Runtime | None = None,
+        tracer_provider: Any = None,
+    ) -> None:
         self.config_path = Path(config_path).resolve()
         self.strict = strict
         self.runtime = runtime if runtime is not None else load_runtime(self.config_path, strict=strict)
         self.started = False
         self._start_lock = asyncio.Lock()
         self.observers: list[Any] = []  # callables(record) run after each execution
+        from orkestra.observability.wiring import Observability
+
+        # tracking, metrics, tracing, logs and config reload (tracer_provider: an OTel SDK provider)
+        self.observability = Observability(self, tracer_provider)
         self._configure(self.runtime)
         from orkestra.server.app import OrkestraASGI
 
@@ -55,8 +67,22 @@ class Orkestra:
 
         tracking = runtime.settings.tracking
         self.redactor = Redactor(runtime.secrets, tracking.sensitive_fields)
-        self.options = EngineOptions(redactor=self.redactor, keep_payloads=tracking.keep_payloads)
+        self.observability.configure(runtime)
+        self.options = EngineOptions(
+            redactor=self.redactor, keep_payloads=tracking.keep_payloads, tracer=self.observability.tracing
+        )
         self.fastapi: FastAPI = build_fastapi(self, runtime)
+        # requests already running on an older app keep that config's options (secrets, tracking)
+        self.fastapi.state.engine_options = self.options
+
+    def swap_runtime(self, runtime: Runtime) -> None:
+        """Put a loaded (and started) runtime in service. Synchronous, so it is atomic for requests."""
+        self.runtime = runtime
+        self._configure(runtime)
+
+    async def reload(self) -> dict[str, Any]:
+        """Reload the config directory (see orkestra.reload); the old config serves until it is valid."""
+        return await self.observability.reloader.reload("api")
 
     @property
     def settings(self) -> GlobalConfig:
@@ -67,8 +93,8 @@ class Orkestra:
         return self.fastapi
 
     def extra_routers(self, runtime: Runtime) -> list[APIRouter]:
-        """Routers other parts add to every app built (tracking, admin)."""
-        return []
+        """Routers other parts add to every app built (tracking, metrics, admin)."""
+        return self.observability.routers(runtime)
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -77,11 +103,13 @@ class Orkestra:
                 return
             await self.runtime.start()
             self.started = True
+            await self.observability.start()
 
     async def close(self) -> None:
         if not self.started:
             return
         self.started = False
+        await self.observability.close()
         await self.runtime.close()
         await close_shared_client()
 
@@ -93,9 +121,12 @@ class Orkestra:
         await self.close()
 
     # -- execution -------------------------------------------------------------------------------
-    async def run(self, plan: EndpointPlan, data: RequestData, execution_id: str) -> ExecutionResult:
+    async def run(
+        self, plan: EndpointPlan, data: RequestData, execution_id: str, options: EngineOptions | None = None
+    ) -> ExecutionResult:
         try:
-            result = await execute_plan(plan, data, execution_id, self.options)
+            with self.observability.execution(plan, data, execution_id):
+                result = await execute_plan(plan, data, execution_id, options or self.options)
         except OrkestraError as exc:
             record = getattr(exc, "record", None)
             self.observe(record)
@@ -113,12 +144,15 @@ class Orkestra:
                 log.warning("execution observer failed: %s", exc)
 
     async def respond(self, plan: EndpointPlan, data: RequestData, execution_id: str, request: Request) -> Response:
-        try:
-            result = await self.run(plan, data, execution_id)
-        except OrkestraError as exc:
-            if isinstance(exc, SourceError):
-                log.warning("%s %s failed: %s [%s]", data.method, plan.route, self.redactor.text(str(exc)), execution_id)
-            return error_response(exc, execution_id, self.redactor.text)
+        options: EngineOptions = getattr(request.app.state, "engine_options", self.options)
+        redact = options.redactor.text
+        with execution_context(execution_id):  # the id on every log line of this request
+            try:
+                result = await self.run(plan, data, execution_id, options)
+            except OrkestraError as exc:
+                if isinstance(exc, SourceError):
+                    log.warning("%s %s failed: %s [%s]", data.method, plan.route, redact(str(exc)), execution_id)
+                return error_response(exc, execution_id, redact)
         headers = {EXECUTION_HEADER: execution_id}
         if not result.record.complete:
             # a soft failure: 2xx, but the caller must be able to tell what is missing
@@ -126,6 +160,9 @@ class Orkestra:
             headers["X-Orkestra-Sources"] = ";".join(
                 f"{run.name}={run.status}" for run in result.record.sources.values()
             )
+        if request.query_params.get("debug") == "true" and self.settings.tracking.allow_debug:
+            debug = {"result": result.body, "execution": options.redactor.data(result.record.as_dict())}
+            return Response(_dumps(debug), media_type="application/json", headers=headers)
         return Response(_dumps(result.body), media_type="application/json", headers=headers)
 
     async def execute(

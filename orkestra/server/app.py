@@ -6,6 +6,7 @@ the OpenAPI document describes them from the config (see openapi.py).
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -58,6 +59,7 @@ def build_fastapi(service: Orkestra, runtime: Runtime) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.service = service
+    app.state.in_flight = InFlight()
     app.include_router(builtin_router(settings.app.api_base_path))
     for router in service.extra_routers(runtime):
         app.include_router(router)
@@ -89,6 +91,33 @@ def build_fastapi(service: Orkestra, runtime: Runtime) -> FastAPI:
     return app
 
 
+class InFlight:
+    """Requests one app is serving. A reload closes the old config's sources only once its app
+    has none left, so in-flight requests finish on the config they started with."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self._idle.clear()
+
+    def exit(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+
 class OrkestraASGI:
     """The app users serve or mount. Delegates to the current config's FastAPI app, so a reload
     swaps one reference; requests already running keep the app they started with."""
@@ -102,7 +131,13 @@ class OrkestraASGI:
             return
         if not self.service.started:
             await self.service.start()  # mounted apps get no lifespan events: start on first use
-        await self.service.current_app(scope, receive, send)
+        app = self.service.current_app  # read once: the request stays on this config
+        in_flight: InFlight = app.state.in_flight
+        in_flight.enter()
+        try:
+            await app(scope, receive, send)
+        finally:
+            in_flight.exit()
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:
