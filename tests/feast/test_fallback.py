@@ -185,6 +185,9 @@ async def test_missing_entities_are_filled_in_one_query(
         "_sources": {ref: None for ref in REFS},
     }
     assert len(w.queries) == 1 and " IN " in w.queries[0]
+    assert op.record_details(rows) == {  # type: ignore[attr-defined]
+        "database_fallback": {"entities": 2, "values": 8, "features": sorted(REFS)}
+    }
 
     # every entity in Feast: no query at all
     await op.call({"iris_id": [1, 2]}, call_context())
@@ -242,7 +245,9 @@ async def test_broken_fallback_table_is_a_source_error(
     w = await start(wire(sqlite_repo, table, source), started)
     op = w.feast.bind(data_source(operation="iris_all"))
 
-    assert (await op.call(3, call_context()))["_sources"] == {ref: "feast" for ref in REFS}
+    from_feast = await op.call(3, call_context())
+    assert from_feast["_sources"] == {ref: "feast" for ref in REFS}
+    assert op.record_details(from_feast) == {}  # type: ignore[attr-defined]
     with pytest.raises(SourceError) as caught:
         await op.call(145, call_context())
 

@@ -176,12 +176,15 @@ async def test_server_that_never_answers_times_out(sqlite_repo: FeastRepo) -> No
     assert "0.3s" in caught.value.message
 
 
-async def test_server_error_is_reported_without_secrets(sqlite_repo: FeastRepo) -> None:
+@pytest.mark.parametrize(("status", "retryable"), [(500, True), (404, False)])
+async def test_server_error_is_reported_without_secrets(
+    sqlite_repo: FeastRepo, status: int, retryable: bool
+) -> None:
     reached: list[str] = []
 
     async def broken(request: web.Request) -> web.Response:
         reached.append(request.path_qs)
-        return web.json_response({"detail": "online store exploded"}, status=500)
+        return web.json_response({"detail": "online store exploded"}, status=status)
 
     async with loopback(broken) as url:
         secret_url = url.replace("http://", "http://reader:hunter2secret@") + "/v1?token=tok-s3cret"
@@ -196,5 +199,6 @@ async def test_server_error_is_reported_without_secrets(sqlite_repo: FeastRepo) 
             await op.call(1, call_context())
     assert reached == ["/v1/get-online-features?token=tok-s3cret"]
     message = str(caught.value)
-    assert "500" in message and "online store exploded" in message
+    assert f"answered {status}" in message and "online store exploded" in message
+    assert caught.value.retryable is retryable
     assert "hunter2secret" not in message and "tok-s3cret" not in message

@@ -25,7 +25,12 @@ FeatureColumns = dict[str, list[Any]]  # "view:feature" -> one value per entity
 
 
 class ReadFailed(Exception):
-    """Feast did not give an answer; the message is safe to show (no secrets, no trace)."""
+    """Feast did not give an answer; the message is safe to show (no secrets, no trace).
+    `retryable` is False when asking again cannot change the answer (a 4xx)."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ReadTimedOut(ReadFailed):
@@ -159,7 +164,10 @@ class FeatureServerReader:
             raise ReadFailed(f"feature server unreachable: {exc}") from exc
         if response.status >= 400:
             detail = response.content[:200].decode("utf-8", "replace")
-            raise ReadFailed(f"feature server {self.shown} answered {response.status}: {detail}")
+            raise ReadFailed(
+                f"feature server {self.shown} answered {response.status}: {detail}",
+                retryable=response.status >= 500,
+            )
         try:
             payload = response.json()
         except ValueError as exc:

@@ -26,7 +26,7 @@ from orkestra.sources.base import (
 )
 from orkestra.sources.feast.config import FeastSection, FeastSourceSpec, check_feature_ref
 from orkestra.sources.feast.entities import parse_entities
-from orkestra.sources.feast.fallback import DatabaseFallback, Origins, SqlExecutor
+from orkestra.sources.feast.fallback import DATABASE, DatabaseFallback, Origins, SqlExecutor
 from orkestra.sources.feast.readers import (
     FeatureColumns,
     FeatureQuery,
@@ -77,7 +77,7 @@ class FeastOperation(Operation):
         except ReadTimedOut as exc:
             raise SourceTimeout(name, self._safe(str(exc))) from None
         except ReadFailed as exc:
-            raise SourceError(name, self._safe(str(exc))) from None
+            raise SourceError(name, self._safe(str(exc)), retryable=exc.retryable) from None
         origins = await self._fill(entities.columns, values, deadline, ctx)
         rows = []
         for i in range(entities.size):
@@ -134,6 +134,27 @@ class FeastOperation(Operation):
                     f"database fallback ({spec.source_id}: {spec.table}) failed: {exc.message}"
                 ),
             ) from None
+
+    def record_details(self, output: Any) -> dict[str, Any]:
+        """What the execution record should say about a call's output: which values came from
+        the database fallback (the engine copies this into the source's record details)."""
+        rows = output if isinstance(output, list) else [output]
+        filled = [
+            (i, ref)
+            for i, row in enumerate(rows)
+            if isinstance(row, dict)
+            for ref, origin in (row.get(SOURCES_KEY) or {}).items()
+            if origin == DATABASE
+        ]
+        if not filled:
+            return {}
+        return {
+            "database_fallback": {
+                "entities": len({i for i, _ in filled}),
+                "values": len(filled),
+                "features": sorted({ref for _, ref in filled}),
+            }
+        }
 
     def _safe(self, message: str) -> str:
         return f"feast source '{self.source_id}': {self.owner.redact(message)}"
