@@ -30,6 +30,8 @@ _BINARY: dict[str, tuple[int, bool]] = {
 # Operators that no sentence uses: once one is seen, the text is an expression, and a later
 # syntax error is reported instead of the text being taken as literal words.
 _COMMITTING = frozenset({"||", "&&", "??", "==", "!=", "===", "!=="})
+# Likewise a binary operator followed by one of these ("$a +* 2", "$a + )"): no sentence does that.
+_NOT_AN_OPERAND = frozenset("*/%=<>&|?:)]},.")
 _NAMESPACES = ("Math", "Object", "JSON")
 _KEYWORDS: dict[str, Any] = {"true": True, "false": False, "null": None, "undefined": None}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
@@ -51,6 +53,7 @@ class Parser:
         self.pos = position
         self.nesting = 0
         self.committed = False  # see _COMMITTING; also set by errors no plain text can cause
+        self.after_operator = False  # a binary operator was read, its right operand not yet
         # id -> (node, depth); holding the node keeps its id from being reused by another one
         self._depths: dict[int, tuple[nodes.Node, int]] = {}
 
@@ -121,6 +124,7 @@ class Parser:
             if precedence < min_precedence:
                 return left
             self.pos += len(operator)
+            self.after_operator = True
             if operator in _COMMITTING:
                 self.committed = True
             if right_associative:
@@ -144,6 +148,7 @@ class Parser:
         return self.parse_postfix(self.parse_primary())
 
     def parse_postfix(self, node: nodes.Node) -> nodes.Node:
+        self.after_operator = False
         while True:
             self.skip_blanks()
             if self.at("?.") and not self.at_optional_chain():
@@ -201,6 +206,8 @@ class Parser:
             return self.parse_object()
         if is_name_start(char):
             return self.parse_name()
+        if self.after_operator and char in _NOT_AN_OPERAND:
+            self.committed = True
         raise self.error(f"unexpected {char!r}")
 
     def parse_root(self) -> nodes.Node:

@@ -136,18 +136,31 @@ def _compile(value: Any, depth: int) -> Template:
     if isinstance(value, str):
         return _compile_string(value)
     if isinstance(value, Mapping):
-        items = {key: _compile(item, depth + 1) for key, item in value.items()}
+        items = {key: _compile_entry(key, item, depth) for key, item in value.items()}
         constants = {key: _constant_or_none(t) for key, t in items.items()}
         if all(t.is_constant for t in items.values()):
             return ConstantTemplate(constants)
         return ContainerTemplate(constants, items.items())
     if isinstance(value, (list, tuple)):
-        elements = [_compile(item, depth + 1) for item in value]
+        elements = [_compile_entry(index, item, depth) for index, item in enumerate(value)]
         values = [_constant_or_none(t) for t in elements]
         if all(t.is_constant for t in elements):
             return ConstantTemplate(values)
         return ContainerTemplate(values, enumerate(elements))
     return ConstantTemplate(value)
+
+
+def _compile_entry(key: Any, value: Any, depth: int) -> Template:
+    """Compile one entry of a dict or list; an error learns the key path to the broken string.
+
+    The path is left on the error as `key_path` (a tuple of keys and indexes, outermost first) so
+    the config loader can point at the line of the string itself, not of the whole template.
+    """
+    try:
+        return _compile(value, depth + 1)
+    except ExpressionError as exc:
+        exc.key_path = (key, *getattr(exc, "key_path", ()))  # type: ignore[attr-defined]
+        raise
 
 
 def _compile_string(text: str) -> Template:

@@ -74,6 +74,8 @@ def test_strings(value: str, expected: Any) -> None:
         ("$$c.score is literal", "$c.score is literal"),  # "$$" escapes a dollar
         ("it's $request.path_params.name's book", "it's Ada's book"),
         ("$request.path_params.name - see (below)", "Ada - see (below)"),
+        ("$c.score / day", "710 / day"),
+        ("$c.score + 10%", "710 + 10%"),
         ("$request.path_params.name (admin)", "Ada (admin)"),
         ("$c.score [points]", "710 [points]"),
         ("$c.score$c.score", "710710"),
@@ -143,7 +145,7 @@ def test_a_template_with_references_is_not_constant() -> None:
 
 def test_a_broken_expression_is_an_error_not_text() -> None:
     # Once an operator no sentence uses appears, the string is held to be an expression.
-    for text in ("$c.x || 'n/a", "$c.x && (", "$c.x == ", "$c.x ?? foo"):
+    for text in ("$c.x || 'n/a", "$c.x && (", "$c.x == ", "$c.x ?? foo", "$c.x +* 2", "$c.x + )"):
         with pytest.raises(ExpressionError):
             compile_template(text)
 
@@ -181,3 +183,10 @@ async def test_one_template_serves_concurrent_tasks() -> None:
 
     results = await asyncio.gather(*(one(n) for n in range(200)))
     assert results == [{"who": f"user{n}", "n": 2 * n, "t": f"#{n}"} for n in range(200)]
+
+
+def test_an_error_inside_a_template_carries_the_key_path_to_the_string() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        compile_template({"ok": 1, "outer": {"list": ["fine", {"bad": "$a.x +* 2"}]}})
+    assert caught.value.key_path == ("outer", "list", 1, "bad")  # type: ignore[attr-defined]
+    assert caught.value.message == "unexpected '*'"
