@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from orkestra.security.config import AuthSection, EndpointAuth
+
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -91,7 +93,7 @@ class EndpointSpec(Model):
     transform: Any = None
     timeout: float | None = Field(None, gt=0)  # overall deadline for the request
     cache: CacheSpec | None = None
-    auth: Any = None
+    auth: EndpointAuth | bool | None = None  # None: the domain's, else config.yaml's default
     tags: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -115,7 +117,7 @@ class DomainSpec(Model):
     description: str = ""
     version: str | None = None
     endpoints: dict[str, EndpointSpec] = Field(default_factory=dict)
-    auth: Any = None
+    auth: EndpointAuth | bool | None = None
 
 
 class AppSection(Model):
@@ -185,7 +187,7 @@ class GlobalConfig(Model):
     app: AppSection = Field(default_factory=AppSection)
     server: ServerSection = Field(default_factory=ServerSection)
     cors: CorsSection = Field(default_factory=CorsSection)
-    auth: Any = None
+    auth: AuthSection | None = None
     tracking: TrackingSection = Field(default_factory=TrackingSection)
     reload: ReloadSection = Field(default_factory=ReloadSection)
     tracing: TracingSection = Field(default_factory=TracingSection)

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from orkestra import __version__
+from orkestra.security.guard import Security
 from orkestra.server.builtin import builtin_router
 from orkestra.server.endpoint import EndpointHandler
 from orkestra.server.openapi import build_openapi
@@ -59,13 +60,14 @@ def build_fastapi(service: Orkestra, runtime: Runtime) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.service = service
+    app.state.security = Security(settings.auth, runtime)  # ConfigError: the config is refused
     app.state.in_flight = InFlight()
     app.include_router(builtin_router(settings.app.api_base_path))
     for router in service.extra_routers(runtime):
         app.include_router(router)
     for plan in runtime.plans:
         app.router.routes.append(
-            Route(plan.route, EndpointHandler(plan, service).handle, methods=list(plan.methods), name=plan.key)
+            Route(plan.route, EndpointHandler(plan, service, app.state.security).handle, methods=list(plan.methods), name=plan.key)
         )
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

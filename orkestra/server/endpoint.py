@@ -12,10 +12,12 @@ from starlette.responses import Response
 
 from orkestra.engine.executor import RequestData
 from orkestra.errors import OrkestraError, RequestError, SourceError
+from orkestra.security.guard import AccessDenied
 from orkestra.server.problems import problem
 
 if TYPE_CHECKING:
     from orkestra.plan.model import EndpointPlan
+    from orkestra.security.guard import Security
     from orkestra.service import Orkestra
 
 log = logging.getLogger("orkestra.server")
@@ -44,19 +46,31 @@ def new_execution_id() -> str:
 class EndpointHandler:
     """The Starlette endpoint (`handle`) of one plan."""
 
-    def __init__(self, plan: EndpointPlan, service: Orkestra) -> None:
+    def __init__(self, plan: EndpointPlan, service: Orkestra, security: Security | None = None) -> None:
         self.plan = plan
         self.service = service
+        # None or inactive (no auth, no rate limits): nothing to check per request
+        self.security = security if security is not None and security.active else None
         schema = plan.spec.input_schema or {}
         self.query_types = _property_types(schema)
 
     async def handle(self, request: Request) -> Response:
         execution_id = new_execution_id()
         try:
+            if self.security is not None:  # before the body is read: strangers cost no parsing
+                await self.admit(request)
             data = await self.read_request(request)
+        except AccessDenied as exc:
+            return problem(exc.status, str(exc), execution_id=execution_id, headers=exc.headers)
         except RequestError as exc:
             return problem(exc.status, str(exc), execution_id=execution_id, errors=exc.errors)
         return await self.service.respond(self.plan, data, execution_id, request)
+
+    async def admit(self, request: Request) -> None:
+        assert self.security is not None
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
+        peer = request.client.host if request.client is not None else None
+        await self.security.admit(self.plan.key, headers, self.security.client_ip(peer, headers))
 
     async def read_request(self, request: Request) -> RequestData:
         method = request.method
