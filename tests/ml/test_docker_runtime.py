@@ -16,7 +16,9 @@ from tests.ml.docker_fixtures import *
 from tests.ml.docker_fixtures import Containers
 from tests.ml.ml_support import eventually, free_port, reference
 
-pytestmark = pytest.mark.docker
+# The first docker test of a session may set the machine up (scripts/docker-up.sh: minutes on a
+# fresh machine); every wait inside a test has its own, shorter bound.
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(1200)]
 
 START_TIMEOUT = 60.0  # container start + python/sklearn import + model load, on a busy 2-core box
 
@@ -215,3 +217,16 @@ async def test_a_crashing_container_reports_its_exit_without_the_secrets_it_prin
         assert secret not in repr(rt.describe())
     finally:
         await rt.stop()
+
+
+async def test_a_failed_pull_names_the_image_and_the_registrys_reason(
+    registry: str, containers: Containers, models_dir: Path
+) -> None:
+    image = f"{registry}/orkestra/absent-{containers.name('pull')}:v0"
+    config = iris_config(image, containers, models_dir, pull="always")
+    rt = runtime(config, models_dir)
+    with pytest.raises(SourceUnavailable) as info:
+        await rt.start()  # the registry wants credentials this plain docker model does not have
+    message = str(info.value)
+    assert f"pulling image '{image}' failed" in message and "docker-tests/iris" in message
+    assert "auth" in message.lower()

@@ -17,7 +17,9 @@ from tests.ml.docker_fixtures import *
 from tests.ml.docker_fixtures import REGISTRY_AUTH, Containers, PushedImage
 from tests.ml.ml_support import eventually, reference
 
-pytestmark = pytest.mark.docker
+# The first docker test of a session may set the machine up (scripts/docker-up.sh: minutes on a
+# fresh machine); every wait inside a test has its own, shorter bound.
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(1200)]
 
 
 def ecr_config(

@@ -195,9 +195,15 @@ def pull_image(
     state = PullProgress(image)
     last_log, last_done = 0.0, -1
     log.info("model '%s': pulling image %s", model_id, image)
-    events = client.api.pull(
-        repository, tag=tag or "latest", stream=True, decode=True, auth_config=auth
-    )
+    errors = require("docker.errors", "docker")
+    try:
+        # The engine refuses some pulls at once (auth, unknown registry): an APIError, not an event.
+        events = client.api.pull(
+            repository, tag=tag or "latest", stream=True, decode=True, auth_config=auth
+        )
+    except errors.APIError as exc:
+        reason = exc.explanation or str(exc)
+        raise SourceUnavailable(model_id, f"pulling image '{image}' failed: {reason}") from None
     for event in events:
         if "error" in event:
             raise SourceUnavailable(model_id, f"pulling image '{image}' failed: {event['error']}")
@@ -244,8 +250,8 @@ class DockerRuntime(ModelRuntime):
         self._exit_reason = None
         try:
             await asyncio.to_thread(self._start_sync)
-        except SourceUnavailable:
-            raise
+        except SourceUnavailable as exc:
+            raise SourceUnavailable(self.model_id, mask(exc.message, self._secrets)) from None
         except Exception as exc:  # noqa: BLE001 - docker/requests errors become one clear message
             raise self._error(f"cannot start container '{self.settings.name}'", exc) from None
         return f"http://127.0.0.1:{self._port}"
