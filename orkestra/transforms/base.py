@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from orkestra.config.yaml_source import format_key_path
 from orkestra.errors import OrkestraError
 from orkestra.expr import EvaluationError
 
 Scope = Mapping[str, Any]
+KeyPath = tuple[str | int, ...]
 Step = Callable[[Any, dict[str, Any]], Any]
 StepFactory = Callable[[Any], Step]
 
@@ -21,12 +23,14 @@ LOCAL_ROOTS = frozenset({"this", "item", "index"})
 
 
 class TransformSpecError(OrkestraError):
-    """A transform spec that cannot be compiled; `key_path` points inside it (`[2].sort_by`)."""
+    """A transform spec that cannot be compiled; `key_path` points inside it: `(2, "sort_by")`,
+    written `[2].sort_by` in the message."""
 
-    def __init__(self, message: str, key_path: str = "") -> None:
+    def __init__(self, message: str, key_path: KeyPath = ()) -> None:
         self.message = message
         self.key_path = key_path
-        super().__init__(f"{key_path}: {message}" if key_path else message)
+        where = format_key_path(key_path)
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class TransformError(EvaluationError):

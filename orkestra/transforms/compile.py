@@ -14,30 +14,32 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from orkestra.config.yaml_source import format_key_path
 from orkestra.errors import ExpressionError
 from orkestra.expr import compile_expression, compile_template
 from orkestra.sources.registry import import_object
-from orkestra.transforms.base import Step, Transform, TransformError, TransformSpecError
+from orkestra.transforms.base import KeyPath, Step, Transform, TransformError, TransformSpecError
 from orkestra.transforms.registry import get_step_factory, known_steps
 from orkestra.transforms.steps import TemplateStep
 
 
 def compile_transform(spec: Any) -> Transform:
-    """Compile a transform spec; raises TransformSpecError or ExpressionError (with a key path)."""
+    """Compile a transform spec; raises TransformSpecError or ExpressionError, both with a
+    `key_path` inside the spec (`(2, "sort_by")`)."""
     if spec is None:
         return Transform(())
     if isinstance(spec, str):
-        return Transform((_expression_step(spec, ""),))
+        return Transform((_expression_step(spec, ()),))
     if isinstance(spec, Mapping):
-        return Transform((_mapping_step(spec, ""),))
+        return Transform((_mapping_step(spec, ()),))
     if isinstance(spec, list):
-        return Transform(tuple(_list_item(item, f"[{index}]") for index, item in enumerate(spec)))
+        return Transform(tuple(_list_item(item, (index,)) for index, item in enumerate(spec)))
     raise TransformSpecError(
         f"expected an expression, a list of steps or {{function: ...}}, got {type(spec).__name__}"
     )
 
 
-def _list_item(item: Any, path: str) -> Step:
+def _list_item(item: Any, path: KeyPath) -> Step:
     if isinstance(item, str):
         if "$" in item:
             return _expression_step(item, path)
@@ -47,7 +49,7 @@ def _list_item(item: Any, path: str) -> Step:
     raise TransformSpecError("a step is a one-key mapping such as {limit: 10}", path)
 
 
-def _mapping_step(spec: Mapping[Any, Any], path: str) -> Step:
+def _mapping_step(spec: Mapping[Any, Any], path: KeyPath) -> Step:
     if "function" in spec:
         return _function_step(spec, path)
     if len(spec) != 1:
@@ -61,39 +63,37 @@ def _mapping_step(spec: Mapping[Any, Any], path: str) -> Step:
     return _named_step(str(name), args, path)
 
 
-def _named_step(name: str, args: Any, path: str) -> Step:
+def _named_step(name: str, args: Any, path: KeyPath) -> Step:
     factory = get_step_factory(name)
-    step_path = f"{path}.{name}" if path else name
+    step_path = (*path, name)
     if factory is None:
-        raise TransformSpecError(
-            f"unknown transform step '{name}' (known: {', '.join(known_steps())})", step_path
-        )
+        known = ", ".join(known_steps())
+        raise TransformSpecError(f"unknown transform step '{name}' (known: {known})", step_path)
     try:
         return factory(args)
     except TransformSpecError as exc:
-        raise TransformSpecError(exc.message, _join(step_path, exc.key_path)) from None
+        raise TransformSpecError(exc.message, (*step_path, *exc.key_path)) from None
     except ExpressionError as exc:
-        raise ExpressionError(f"{step_path}: {exc.message}", exc.text, exc.position) from None
+        raise _located(exc, step_path) from None
     except (TypeError, ValueError) as exc:  # a plugin factory rejecting its arguments
         raise TransformSpecError(str(exc), step_path) from None
 
 
-def _expression_step(text: str, path: str) -> Step:
+def _expression_step(text: str, path: KeyPath) -> Step:
     try:
         return TemplateStep(compile_expression(text))
     except ExpressionError as exc:
-        where = f"{path}: " if path else ""
-        raise ExpressionError(f"{where}{exc.message}", exc.text, exc.position) from None
+        raise _located(exc, path) from None
 
 
-def _function_step(spec: Mapping[Any, Any], path: str) -> Step:
+def _function_step(spec: Mapping[Any, Any], path: KeyPath) -> Step:
     unknown = set(spec) - {"function", "args"}
     if unknown:
         raise TransformSpecError(
             f"unexpected key {min(map(str, unknown))!r} next to function", path
         )
     dotted = spec["function"]
-    where = _join(path, "function")
+    where = (*path, "function")
     if not isinstance(dotted, str):
         raise TransformSpecError("function expects 'package.module:callable'", where)
     try:
@@ -108,14 +108,22 @@ def _function_step(spec: Mapping[Any, Any], path: str) -> Step:
         )
     args = spec.get("args") or {}
     if not isinstance(args, Mapping):
-        raise TransformSpecError("args expects a mapping of keyword arguments", _join(path, "args"))
+        raise TransformSpecError("args expects a mapping of keyword arguments", (*path, "args"))
     try:
         arguments = compile_template(dict(args))
     except ExpressionError as exc:
-        raise ExpressionError(
-            f"{_join(path, 'args')}: {exc.message}", exc.text, exc.position
-        ) from None
+        raise _located(exc, (*path, "args")) from None
     return FunctionStep(dotted, function, arguments)
+
+
+def _located(error: ExpressionError, path: KeyPath) -> ExpressionError:
+    """The same syntax error, its message prefixed with where it is in the transform and its
+    `key_path` (see orkestra.expr.template) extended, so the loader can point at the line."""
+    full_path = (*path, *getattr(error, "key_path", ()))
+    where = f"{format_key_path(full_path)}: " if full_path else ""
+    located = ExpressionError(f"{where}{error.message}", error.text, error.position)
+    located.key_path = full_path  # type: ignore[attr-defined]
+    return located
 
 
 class FunctionStep:
@@ -136,11 +144,3 @@ class FunctionStep:
             raise TransformError(
                 f"transform function '{self.dotted}' raised {type(exc).__name__}"
             ) from exc
-
-
-def _join(path: str, key: str) -> str:
-    if not key:
-        return path
-    if not path or key.startswith("["):
-        return f"{path}{key}"
-    return f"{path}.{key}"

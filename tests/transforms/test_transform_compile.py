@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from orkestra.config.yaml_source import format_key_path
 from orkestra.errors import ExpressionError, OrkestraError
 from orkestra.transforms import (
     TransformError,
@@ -61,7 +62,7 @@ from orkestra.transforms import (
 def test_spec_errors_name_the_step(spec: Any, key_path: str, message: str) -> None:
     with pytest.raises(TransformSpecError) as caught:
         compile_transform(spec)
-    assert caught.value.key_path == key_path
+    assert format_key_path(caught.value.key_path) == key_path
     assert message in caught.value.message
     assert str(caught.value).startswith(f"{key_path}: " if key_path else message)
 
@@ -71,10 +72,10 @@ def test_spec_errors_name_the_step(spec: Any, key_path: str, message: str) -> No
     [
         ("$this.x ||", ""),
         ([{"filter": "$item.x =="}], "[0].filter: "),
-        ([{"map": {"a": "$item.x || 'n/a"}}], "[0].map: "),
+        ([{"map": {"a": "$item.x || 'n/a"}}], "[0].map.a: "),
         ([{"default": "foo($x)"}], "[0].default: "),
         (["$this.x +"], "[0]: "),
-        ({"function": "json:dumps", "args": {"indent": "$cfg.x &&"}}, "args: "),
+        ({"function": "json:dumps", "args": {"indent": "$cfg.x &&"}}, "args.indent: "),
     ],
 )
 def test_bad_expressions_raise_expression_error_with_the_step(spec: Any, where: str) -> None:
@@ -82,6 +83,7 @@ def test_bad_expressions_raise_expression_error_with_the_step(spec: Any, where: 
         compile_transform(spec)
     assert caught.value.message.startswith(where)
     assert caught.value.position is not None
+    assert format_key_path(caught.value.key_path) == where.removesuffix(": ")  # type: ignore[attr-defined]
 
 
 def test_unknown_step_lists_the_known_ones() -> None:
