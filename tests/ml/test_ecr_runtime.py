@@ -11,8 +11,10 @@ import pytest
 
 from orkestra.errors import SourceUnavailable
 from orkestra.http_client import shared_client
+from orkestra.sources.base import ComponentState
 from orkestra.sources.ml.docker_runtime import PullProgress
 from orkestra.sources.ml.ecr import EcrRuntime
+from tests.ml.conftest import CTX, MakeML, bind
 from tests.ml.docker_fixtures import *
 from tests.ml.docker_fixtures import REGISTRY_AUTH, Containers, PushedImage
 from tests.ml.ml_support import eventually, reference
@@ -140,3 +142,24 @@ def test_the_registry_really_checks_credentials(registry: str) -> None:
 
     assert status("AWS", "999999999999-auth-token") == 401
     assert status(REGISTRY_AUTH["username"], REGISTRY_AUTH["password"]) == 200
+
+
+async def test_an_ecr_model_through_the_ml_source(
+    make_ml: MakeML,
+    pushed_model_image: PushedImage,
+    moto_ecr: str,
+    registry: str,
+    containers: Containers,
+    iris_model: Any,
+    iris_rows: list[dict[str, float]],
+) -> None:
+    source = ecr_config(pushed_model_image, moto_ecr, registry, containers)
+    ml = await make_ml(
+        {"scoring": {"startup_timeout": 120, "models": {"iris": {"source": source}}}}
+    )
+    status = ml.status()["scoring/iris"]
+    assert status.state is ComponentState.READY, status.error
+    assert status.details["runtime"] == "ecr"
+    assert status.details["image"] == pushed_model_image.reference
+    outputs = await bind(ml, "scoring", "iris").call({"features": iris_rows}, CTX)
+    assert [o["prediction"] for o in outputs] == reference(iris_model, iris_rows)[0]
