@@ -6,29 +6,13 @@ routers of admin pages depend on `require_admin`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from starlette.requests import Request
-
-    from orkestra.security.credentials import Principal
+from typing import Any
 
 
-async def require_admin(request: Request) -> Principal | None:
-    """A FastAPI dependency for admin routers (`dependencies=[Depends(require_admin)]`): with auth
-    on, 401 without credentials and 403 without the admin scope; open when auth is off."""
-    from starlette.exceptions import HTTPException
+def __getattr__(name: str) -> Any:
+    # lazy: config models import orkestra.security.config, which must not pull in Starlette
+    if name == "require_admin":
+        from orkestra.security.admin import require_admin
 
-    from orkestra.security.guard import AccessDenied, Security
-
-    security: Security | None = getattr(request.app.state, "security", None)
-    if security is None:
-        return None
-    try:
-        return security.admit_admin(_headers(request))
-    except AccessDenied as exc:
-        raise HTTPException(exc.status, str(exc), headers=exc.headers) from None
-
-
-def _headers(request: Request) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
+        return require_admin
+    raise AttributeError(name)

@@ -7,13 +7,19 @@ per request it costs one header lookup, one hash or signature check, and one lim
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from orkestra.errors import ConfigError, ConfigProblem, RequestError
 from orkestra.security.config import AuthSection, EndpointAuth, RateLimitSpec
 from orkestra.security.credentials import ApiKeyVerifier, InvalidCredentials, JwtVerifier, Principal
-from orkestra.security.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, retry_after_header
+from orkestra.security.ratelimit import (
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    retry_after_header,
+)
 
 if TYPE_CHECKING:
     from orkestra.runtime import Runtime

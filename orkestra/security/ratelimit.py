@@ -11,7 +11,8 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 log = logging.getLogger("orkestra.security")
 
