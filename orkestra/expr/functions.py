@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from orkestra.expr.operators import power
@@ -77,8 +77,21 @@ def _round_decimal(value: Any, digits: Any, rounding: str) -> Number | None:
     return int(rounded) if places <= 0 else finite(float(rounded))
 
 
+def _round_to_integer(number: float, tie_away: bool) -> int:
+    """The common case without Decimal. For a non-negative float `a - floor(a)` is exact, so ties
+    are found exactly; a tie goes away from zero when `tie_away`, else towards it."""
+    magnitude = abs(number)
+    lower = math.floor(magnitude)
+    fraction = magnitude - lower
+    if fraction > 0.5 or (fraction == 0.5 and tie_away):
+        lower += 1
+    return lower if number >= 0 else -lower
+
+
 def round_half_away(value: Any, digits: Any = 0) -> Number | None:
     """`round(x, n)`: half away from zero (2.5 -> 3, -2.5 -> -3), an int when n is 0."""
+    if type(value) is float and digits == 0 and math.isfinite(value):
+        return _round_to_integer(value, tie_away=True)
     return _round_decimal(value, digits, ROUND_HALF_UP)
 
 
@@ -87,7 +100,7 @@ def math_round(value: Any) -> Number | None:
     number = to_number(value)
     if number is None:
         return None
-    return _round_decimal(number, 0, ROUND_HALF_UP if number >= 0 else ROUND_HALF_DOWN)
+    return number if type(number) is int else _round_to_integer(number, tie_away=number > 0)
 
 
 def _numbers(args: tuple[Any, ...]) -> list[Number] | None:

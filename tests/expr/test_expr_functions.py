@@ -37,6 +37,9 @@ CASES: list[tuple[str, Any]] = [
     ("Math.round(2.5)", 3),
     ("Math.round(-2.5)", -2),  # JavaScript: half towards +infinity
     ("Math.round(-2.6)", -3),
+    ("Math.round(0.49999999999999994)", 0),  # the float just below 0.5 is not a tie
+    ("round(-0.49999999999999994)", 0),
+    ("round(4503599627370497.0)", 4503599627370497),
     ("min(3, 1, 2)", 1),
     ("max(3, 1, 2)", 3),
     ("min($d.xs)", 1),
