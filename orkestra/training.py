@@ -81,34 +81,42 @@ def _to_onnx(model: Any, features: list[str]) -> bytes:
     return data
 
 
+def _fit_and_save(
+    x: Any, y: Any, path: Path, fmt: ArtifactFormat, report: Progress, what: str
+) -> dict[str, Any]:
+    """Hold out a quarter, fit the pipeline, report the test accuracy, save; the shared recipe."""
+    selection = require("sklearn.model_selection", "ml")
+    x_train, x_test, y_train, y_test = selection.train_test_split(
+        x, y, test_size=0.25, random_state=42, stratify=y
+    )
+    report(f"training a logistic regression on {len(x_train)} {what}", 0.3)
+    model = _pipeline().fit(x_train, y_train)
+    accuracy = float(model.score(x_test, y_test))
+    report(f"test accuracy {accuracy:.1%} on {len(x_test)} held-out {what}", 0.7)
+    features = [str(c) for c in x.columns]
+    digest = save_model(model, Path(path), fmt, features)
+    report(f"saved {Path(path).name}", 1.0)
+    return {
+        "path": str(path),
+        "format": fmt,
+        "features": features,
+        "classes": [c.item() if hasattr(c, "item") else c for c in model.classes_],
+        "accuracy": accuracy,
+        "sha256": digest,
+    }
+
+
 def train_iris(
     path: Path, *, fmt: ArtifactFormat = "skops", progress: Progress | None = None
 ) -> dict[str, Any]:
     """Train a classifier of iris species; return what `orkestra init` prints and configures."""
     report = progress or _quiet
     datasets = require("sklearn.datasets", "ml")
-    selection = require("sklearn.model_selection", "ml")
     report("loading scikit-learn's bundled iris dataset", 0.1)
     iris = datasets.load_iris(as_frame=True)
     x = iris.data.set_axis(IRIS_FEATURES, axis=1)
     y = iris.target.map(dict(enumerate(IRIS_CLASSES)))
-    x_train, x_test, y_train, y_test = selection.train_test_split(
-        x, y, test_size=0.25, random_state=42, stratify=y
-    )
-    report(f"training a logistic regression on {len(x_train)} flowers", 0.3)
-    model = _pipeline().fit(x_train, y_train)
-    accuracy = float(model.score(x_test, y_test))
-    report(f"test accuracy {accuracy:.1%} on {len(x_test)} held-out flowers", 0.7)
-    digest = save_model(model, Path(path), fmt, IRIS_FEATURES)
-    report(f"saved {Path(path).name}", 1.0)
-    return {
-        "path": str(path),
-        "format": fmt,
-        "features": IRIS_FEATURES,
-        "classes": IRIS_CLASSES,
-        "accuracy": accuracy,
-        "sha256": digest,
-    }
+    return _fit_and_save(x, y, path, fmt, report, "flowers")
 
 
 def credit_dataset(n: int = 2000, seed: int = 7) -> tuple[Any, Any]:
@@ -128,24 +136,6 @@ def train_credit_model(
 ) -> dict[str, Any]:
     """Train the brief's credit risk model; `CREDIT_OUTPUTS` maps its answer to score/risk_tier."""
     report = progress or _quiet
-    selection = require("sklearn.model_selection", "ml")
     report("generating a synthetic credit dataset (fixed seed)", 0.1)
     x, y = credit_dataset()
-    x_train, x_test, y_train, y_test = selection.train_test_split(
-        x, y, test_size=0.25, random_state=42, stratify=y
-    )
-    report(f"training a logistic regression on {len(x_train)} customers", 0.3)
-    model = _pipeline().fit(x_train, y_train)
-    accuracy = float(model.score(x_test, y_test))
-    report(f"test accuracy {accuracy:.1%} on {len(x_test)} held-out customers", 0.7)
-    digest = save_model(model, Path(path), fmt, CREDIT_FEATURES)
-    report(f"saved {Path(path).name}", 1.0)
-    return {
-        "path": str(path),
-        "format": fmt,
-        "features": CREDIT_FEATURES,
-        "classes": [0, 1],
-        "accuracy": accuracy,
-        "sha256": digest,
-        "outputs": dict(CREDIT_OUTPUTS),
-    }
+    return {**_fit_and_save(x, y, path, fmt, report, "customers"), "outputs": dict(CREDIT_OUTPUTS)}

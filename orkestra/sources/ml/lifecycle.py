@@ -29,9 +29,8 @@ from orkestra.sources.ml.config import LocalArtifactSource, MLSourceSpec, ModelS
 from orkestra.sources.ml.features import extract_rows, ordered_values
 from orkestra.sources.ml.http_model import HttpModel, ModelResult, ModelUnreachable
 from orkestra.sources.ml.predictors import Predictor
-from orkestra.sources.ml.process_runtime import mask
 from orkestra.sources.ml.runtime import ModelRuntime
-from orkestra.sources.ml.runtimes import runtime_for, runtime_kind
+from orkestra.sources.ml.runtimes import mask, runtime_for, runtime_kind
 
 log = logging.getLogger("orkestra.ml")
 

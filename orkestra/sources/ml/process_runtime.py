@@ -24,12 +24,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from orkestra.http_client import HttpTransportError, shared_client
 from orkestra.sources.ml.runtime import ModelRuntime
+from orkestra.sources.ml.runtimes import answers_health_check, mask
+
+__all__ = ["ProcessRuntime", "free_port", "mask"]  # `mask` is imported from here by other runtimes
 
 log = logging.getLogger("orkestra.ml.process")
 
-_HEALTH_TIMEOUT = 2.0
 _TAIL_LINES = 20
 
 
@@ -37,13 +38,6 @@ def free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def mask(text: str, secrets: frozenset[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 class ProcessRuntime(ModelRuntime):
@@ -112,12 +106,7 @@ class ProcessRuntime(ModelRuntime):
     async def healthy(self) -> bool:
         if not await self.alive() or self._port is None:
             return False
-        url = f"http://{self._host}:{self._port}{self._health_path}"
-        try:
-            response = await shared_client().request("GET", url, timeout=_HEALTH_TIMEOUT)
-        except HttpTransportError:
-            return False
-        return 200 <= response.status < 300
+        return await answers_health_check(f"http://{self._host}:{self._port}{self._health_path}")
 
     async def alive(self) -> bool:
         return self._process is not None and self._process.returncode is None

@@ -10,7 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+from orkestra.http_client import HttpTransportError, shared_client
+from orkestra.secrets import Redactor
 from orkestra.sources.ml.runtime import ModelRuntime
+
+HEALTH_TIMEOUT = 2.0  # seconds; a health check is one quick GET, never a long wait
 
 
 class RuntimeFactory(Protocol):
@@ -57,3 +61,17 @@ def runtime_for(
             raise TypeError(f"{_BUILTIN[kind]} is not a ModelRuntime")
         _registered[kind] = loaded  # type: ignore[assignment]  # an ABC subclass; concrete at runtime
     return _registered[kind](config, model_id=model_id, project_dir=project_dir, secrets=secrets)
+
+
+def mask(text: str, secrets: frozenset[str]) -> str:
+    """`text` with every secret value (from ${ENV}) replaced by ***, for logs and errors."""
+    return Redactor(secrets).text(text) if secrets else text
+
+
+async def answers_health_check(url: str, timeout: float = HEALTH_TIMEOUT) -> bool:
+    """True when GET `url` answers 2xx within `timeout`; the runtimes' `healthy()`. Never raises."""
+    try:
+        response = await shared_client().request("GET", url, timeout=timeout)
+    except HttpTransportError:
+        return False
+    return 200 <= response.status < 300
