@@ -12,6 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from orkestra.extras import MissingExtraError
+
 DATABASE = Path("data/app.db")
 MODEL = Path("models/iris.skops")
 
@@ -37,7 +39,9 @@ def template_dir() -> Path:
     return Path(str(resources.files("orkestra") / "templates" / "project"))
 
 
-def create_project(directory: Path, *, console: Console | None = None, with_model: bool = True) -> None:
+def create_project(
+    directory: Path, *, console: Console | None = None, with_model: bool = True
+) -> None:
     console = console or Console()
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copytree(template_dir(), directory, dirs_exist_ok=True)
@@ -46,7 +50,9 @@ def create_project(directory: Path, *, console: Console | None = None, with_mode
     ensure_assets(directory, console=console, with_model=with_model)
 
 
-def ensure_assets(project_dir: Path, *, console: Console | None = None, with_model: bool = True) -> None:
+def ensure_assets(
+    project_dir: Path, *, console: Console | None = None, with_model: bool = True
+) -> None:
     """Create the sample database and train the demo model if they are missing."""
     console = console or Console()
     db = project_dir / DATABASE
@@ -62,8 +68,14 @@ def create_sample_database(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with resources.files("orkestra").joinpath("templates/iris.csv").open() as f:
         rows = [
-            (int(r["id"]), float(r["sepal_length"]), float(r["sepal_width"]), float(r["petal_length"]),
-             float(r["petal_width"]), r["species"])
+            (
+                int(r["id"]),
+                float(r["sepal_length"]),
+                float(r["sepal_width"]),
+                float(r["petal_length"]),
+                float(r["petal_width"]),
+                r["species"],
+            )
             for r in csv.DictReader(f)
         ]
     tmp = path.with_suffix(".tmp")
@@ -82,19 +94,34 @@ def train_demo_model(path: Path, console: Console) -> dict[str, Any] | None:
     try:
         from orkestra.training import train_iris
     except ImportError:
-        console.print("[yellow]scikit-learn is not installed: skipped the demo model[/] "
-                      "(pip install 'orkestra[ml]', then run `orkestra init` again)")
+        console.print(
+            "[yellow]scikit-learn is not installed: skipped the demo model[/] "
+            "(pip install 'orkestra[ml]', then run `orkestra init` again)"
+        )
         return None
-    columns = (TextColumn("[bold]training demo model[/]"), BarColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("[bold]training demo model[/]"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("starting", total=1.0)
 
         def report(step: str, fraction: float) -> None:
             progress.update(task, description=step, completed=fraction)
 
-        info = train_iris(path, progress=report)
+        try:
+            info = train_iris(path, progress=report)
+        except (ImportError, MissingExtraError) as exc:
+            progress.stop()
+            console.print(f"[yellow]skipped the demo model: {exc}[/]\n"
+                          "(pip install 'orkestra[ml]', then run `orkestra init` again)")
+            return None
         progress.update(task, description="done", completed=1.0)
     accuracy = info.get("accuracy") if isinstance(info, dict) else None
-    detail = f" ({accuracy:.0%} accuracy on held-out flowers)" if isinstance(accuracy, float) else ""
+    detail = (
+        f" ({accuracy:.0%} accuracy on held-out flowers)" if isinstance(accuracy, float) else ""
+    )
     console.print(f"[green]✓[/] model {MODEL}{detail}")
     return info
