@@ -1,13 +1,16 @@
-"""Serve ./config from a checkout: `python main.py` (options: `orkestra run --help`).
+"""Serve ./config from a checkout: `python main.py` (any `orkestra run` option works too:
+`python main.py --port 8100`).
 
 The checked-in config uses data/app.db and models/iris.skops; they are created on first run.
 """
 
+import sys
 from pathlib import Path
 
 from orkestra.cli import main
 from orkestra.scaffold import ensure_assets
 
 if __name__ == "__main__":
-    ensure_assets(Path(__file__).resolve().parent)
-    main(["run", "--config-path", str(Path(__file__).resolve().parent / "config")])
+    root = Path(__file__).resolve().parent
+    ensure_assets(root)
+    main(["run", "--config-path", str(root / "config"), *sys.argv[1:]])

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/venv.sh ml
-exec .venv/bin/python main.py
+exec .venv/bin/python main.py "$@"
