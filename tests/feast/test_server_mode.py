@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -144,9 +145,9 @@ async def test_feast_rejecting_the_request_is_a_source_error(
     assert "Traceback" not in caught.value.message
 
 
-async def test_server_down_fails_fast_naming_the_source(sqlite_repo: FeastRepo) -> None:
+async def test_server_down_fails_fast_naming_the_source(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    source_type = make_feast(sqlite_repo.project_dir, {"iris": server_source(url, timeout=2)})
+    source_type = make_feast(tmp_path, {"iris": server_source(url, timeout=2)})
     op = source_type.bind(data_source(operation="iris_all"))
     await source_type.start()
 
@@ -160,25 +161,28 @@ async def test_server_down_fails_fast_naming_the_source(sqlite_repo: FeastRepo) 
     assert "cannot connect" in caught.value.message
 
 
-async def test_server_that_never_answers_times_out(sqlite_repo: FeastRepo) -> None:
+async def test_server_that_never_answers_times_out(tmp_path: Path) -> None:
+    release = asyncio.Event()
+
     async def hang(request: web.Request) -> web.Response:
-        await asyncio.sleep(30)
+        await release.wait()  # answers only once the test is over
         return web.Response()
 
     async with loopback(hang) as url:
-        source_type = make_feast(sqlite_repo.project_dir, {"iris": server_source(url, timeout=0.3)})
+        source_type = make_feast(tmp_path, {"iris": server_source(url, timeout=0.3)})
         op = source_type.bind(data_source(operation="iris_all"))
         await source_type.start()
         async with asyncio.timeout(3):
             with pytest.raises(SourceTimeout) as caught:
                 await op.call(1, call_context())
+        release.set()
     assert caught.value.status == 504
     assert "0.3s" in caught.value.message
 
 
 @pytest.mark.parametrize(("status", "retryable"), [(500, True), (404, False)])
 async def test_server_error_is_reported_without_secrets(
-    sqlite_repo: FeastRepo, status: int, retryable: bool
+    tmp_path: Path, status: int, retryable: bool
 ) -> None:
     reached: list[str] = []
 
@@ -189,7 +193,7 @@ async def test_server_error_is_reported_without_secrets(
     async with loopback(broken) as url:
         secret_url = url.replace("http://", "http://reader:hunter2secret@") + "/v1?token=tok-s3cret"
         source_type = make_feast(
-            sqlite_repo.project_dir,
+            tmp_path,
             {"iris": server_source(secret_url)},
             secrets=frozenset({"hunter2secret", "tok-s3cret"}),
         )

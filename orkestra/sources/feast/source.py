@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from orkestra.errors import BindError, SourceError, SourceTimeout, SourceUnavailable
 from orkestra.extras import MissingExtraError
+from orkestra.secrets import Redactor
 from orkestra.sources.base import (
     CallContext,
     ComponentState,
@@ -177,6 +178,7 @@ class FeastSourceType(SourceType):
             sid: ComponentStatus(ComponentState.STARTING) for sid in self.section.sources
         }
         self._operations: list[FeastOperation] = []
+        self._redactor = Redactor(env.secrets)
 
     # -- load time ---------------------------------------------------------------------------
 
@@ -317,7 +319,4 @@ class FeastSourceType(SourceType):
         return db
 
     def redact(self, message: str) -> str:
-        for secret in self.env.secrets:
-            if secret:
-                message = message.replace(secret, "***")
-        return message
+        return self._redactor.text(message)
