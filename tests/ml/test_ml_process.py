@@ -143,3 +143,28 @@ async def test_a_server_never_healthy_fails_at_the_startup_timeout_and_is_stoppe
     assert status.state is ComponentState.FAILED and "startup_timeout (1s)" in (status.error or "")
     pid = status.details["pid"]
     assert isinstance(pid, int) and process_gone(pid)
+
+
+async def test_a_chatty_server_without_newlines_does_not_block_on_its_output(
+    make_ml: MakeML, tmp_path: Path
+) -> None:
+    """1 MB of progress-bar output (no newline) overflows a pipe nobody drains: the server would
+    block on write and never answer its health check."""
+    script = tmp_path / "chatty.py"
+    script.write_text(
+        "import sys\n"
+        "from http.server import BaseHTTPRequestHandler, HTTPServer\n"
+        "sys.stdout.write('.' * 1_000_000); sys.stdout.flush()\n"
+        "class H(BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200); self.end_headers()\n"
+        "    def log_message(self, *a):\n"
+        "        pass\n"
+        "HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n"
+    )
+    config = managed(f"python {script} {{port}}")
+    config["startup_timeout"] = 20.0
+    ml = await make_ml({"models": config})
+    assert ml.status()["models/iris"].state is ComponentState.READY, ml.status()[
+        "models/iris"
+    ].as_dict()

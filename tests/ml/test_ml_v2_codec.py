@@ -51,6 +51,16 @@ def test_single_tensor_is_row_major_in_feature_order() -> None:
     }
 
 
+def test_positional_rows_need_feature_order_to_name_tensors() -> None:
+    rows = extract_rows({"features": [1.0, 2.0]}, "m")
+    with pytest.raises(RequestError, match="feature_order"):
+        encode_request(rows, model_id="m", feature_order=None, input_name=None, datatype=None)
+    named = encode_request(
+        rows, model_id="m", feature_order=["a", "b"], input_name=None, datatype=None
+    )
+    assert [t["name"] for t in named["inputs"]] == ["a", "b"]
+
+
 def test_missing_feature_in_a_tensor_is_named() -> None:
     rows = extract_rows({"features": {"x": 1}}, "m")
     with pytest.raises(RequestError, match="'y'") as info:

@@ -32,6 +32,7 @@ __all__ = ["ProcessRuntime", "free_port", "mask"]  # `mask` is imported from her
 log = logging.getLogger("orkestra.ml.process")
 
 _TAIL_LINES = 20
+_CHUNK = 65536
 
 
 def free_port(host: str) -> int:
@@ -97,11 +98,22 @@ class ProcessRuntime(ModelRuntime):
         return f"http://{self._host}:{port}"
 
     async def _forward_output(self, process: asyncio.subprocess.Process) -> None:
+        # Read until EOF whatever the output looks like: a pipe nobody drains would block the server.
         assert process.stdout is not None
-        while line := await process.stdout.readline():
-            text = mask(line.decode(errors="replace").rstrip(), self._secrets)
+        pending = b""
+        while chunk := await process.stdout.read(_CHUNK):
+            *lines, pending = (pending + chunk).replace(b"\r", b"\n").split(b"\n")
+            pending = pending[-_CHUNK:]  # a progress bar without newlines must not grow forever
+            for line in lines:
+                self._emit(process.pid, line)
+        if pending:
+            self._emit(process.pid, pending)
+
+    def _emit(self, pid: int, line: bytes) -> None:
+        text = mask(line.decode(errors="replace").rstrip(), self._secrets)
+        if text:
             self._tail.append(text)
-            log.info("[%s pid %s] %s", self._model_id, process.pid, text)
+            log.info("[%s pid %s] %s", self._model_id, pid, text)
 
     async def healthy(self) -> bool:
         if not await self.alive() or self._port is None:

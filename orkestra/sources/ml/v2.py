@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from orkestra.errors import RequestError
 from orkestra.sources.ml.features import FeatureRows, feature_names, ordered_values
 
 
@@ -57,6 +58,10 @@ def encode_request(
         dt = datatype or datatype_of(flat)
         tensor = {"name": input_name, "shape": [len(matrix), len(feature_order)], "datatype": dt}
         return {"inputs": [{**tensor, "data": _cast(flat, dt)}]}
+    if rows.positional and not feature_order:
+        raise RequestError(
+            f"model '{model_id}': positional features need `feature_order` to name the tensors"
+        )
     order = list(feature_order) if feature_order else feature_names(rows)
     columns = list(zip(*ordered_values(rows, order, model_id)))
     inputs = []
