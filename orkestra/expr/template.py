@@ -47,21 +47,32 @@ class Template:
         """The cheapest callable computing `evaluate` (saves a call level in containers)."""
         return self.evaluate
 
-    def _describe(self, references: Iterable[str], path_params: Iterable[str]) -> None:
-        self.references = frozenset(references)
-        self.path_params = tuple(dict.fromkeys(path_params))
-        self.is_constant = False
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _set(self, **fields: Any) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def _describe(
+        self, references: Iterable[str], path_params: Iterable[str], is_constant: bool = False
+    ) -> None:
+        self._set(
+            references=frozenset(references),
+            path_params=tuple(dict.fromkeys(path_params)),
+            is_constant=is_constant,
+        )
 
 
 class ConstantTemplate(Template):
     """No references: the value is computed once. Treat it as read-only, it is shared."""
 
     __slots__ = ("value",)
+    value: Any
 
     def __init__(self, value: Any) -> None:
-        self.value = value
-        self._describe((), ())
-        self.is_constant = True
+        self._set(value=value)
+        self._describe((), (), is_constant=True)
 
     def evaluate(self, scope: Scope) -> Any:
         return self.value
@@ -72,10 +83,11 @@ class ConstantTemplate(Template):
 
 class ExpressionTemplate(Template):
     __slots__ = ("node", "source")
+    node: nodes.Node
+    source: str
 
     def __init__(self, node: nodes.Node, source: str) -> None:
-        self.node = node
-        self.source = source
+        self._set(node=node, source=source)
         references, path_params = _analyse(node)
         self._describe(references, path_params)
 
@@ -94,13 +106,14 @@ class ContainerTemplate(Template):
     entries that are not constant; the copy keeps YAML's key order without rebuilding the dict."""
 
     __slots__ = ("_base", "_dynamic")
+    _base: dict[Any, Any] | list[Any]
+    _dynamic: tuple[tuple[Any, Evaluator], ...]
 
     def __init__(
         self, base: dict[Any, Any] | list[Any], entries: Iterable[tuple[Any, Template]]
     ) -> None:
-        self._base = base
         dynamic = [(key, t) for key, t in entries if not t.is_constant]
-        self._dynamic = tuple((key, t.evaluator()) for key, t in dynamic)
+        self._set(_base=base, _dynamic=tuple((key, t.evaluator()) for key, t in dynamic))
         self._describe(
             (name for _, t in dynamic for name in t.references),
             (name for _, t in dynamic for name in t.path_params),

@@ -41,13 +41,18 @@ class Transform:
     """A compiled transform. Immutable; `apply` may run concurrently from many tasks."""
 
     __slots__ = ("_steps", "references")
+    _steps: tuple[Step, ...]
+    references: frozenset[str]
 
     def __init__(self, steps: tuple[Step, ...]) -> None:
-        self._steps = steps
         roots: set[str] = set()
         for step in steps:
             roots |= getattr(step, "references", frozenset())
-        self.references = frozenset(roots - LOCAL_ROOTS)
+        object.__setattr__(self, "_steps", steps)
+        object.__setattr__(self, "references", frozenset(roots - LOCAL_ROOTS))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Transform is immutable")
 
     def apply(self, value: Any, scope: Scope) -> Any:
         """Run the steps in order; `$this` is the value entering each step."""

@@ -190,3 +190,11 @@ def test_an_error_inside_a_template_carries_the_key_path_to_the_string() -> None
         compile_template({"ok": 1, "outer": {"list": ["fine", {"bad": "$a.x +* 2"}]}})
     assert caught.value.key_path == ("outer", "list", 1, "bad")  # type: ignore[attr-defined]
     assert caught.value.message == "unexpected '*'"
+
+
+def test_templates_are_immutable() -> None:
+    template = compile_template({"a": "$c.score"})
+    with pytest.raises(AttributeError):
+        template.references = frozenset()
+    with pytest.raises(AttributeError):
+        compile_template("x").is_constant = False
