@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from orkestra.errors import ConfigError
 from orkestra.service import Orkestra
 from tests.support.configs import write_config
 from tests.support.http_backend import HttpBackend
@@ -125,3 +126,46 @@ async def test_hanging_api_is_504(client: httpx.AsyncClient) -> None:
     resp = await client.get("/orchestrator/weather/slow")
     assert resp.status_code == 504
     assert resp.json()["source"] == "backend"
+
+
+def test_api_config_mistakes_are_load_errors_with_file_and_line(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        {
+            "integrations/api_sources.yaml": """
+                api:
+                  sources:
+                    crm:
+                      base_url: "http://crm.internal"
+                      operations:
+                        customer: {path: "/customers/{id}"}
+                """,
+            "domains/crm.yaml": """
+                domain_id: crm
+                endpoints:
+                  typo:
+                    data_sources:
+                      - {name: c, type: api, source_id: crm, operation: custmer, params: {id: "1"}}
+                  unfilled:
+                    data_sources:
+                      - {name: c, type: api, source_id: crm, operation: customer, params: {x: "1"}}
+                  nowhere:
+                    data_sources:
+                      - {name: c, type: api, source_id: erp, operation: customer, params: {id: "1"}}
+                """,
+        },
+    )
+    with pytest.raises(ConfigError) as info:
+        Orkestra(config)
+    problems = {(p.file, p.line, p.key_path): p.message for p in info.value.problems}
+    assert problems == {
+        ("domains/crm.yaml", 5, "endpoints.typo.data_sources[0].operation"): (
+            "api source 'crm' has no operation 'custmer' (known: customer)"
+        ),
+        ("domains/crm.yaml", 8, "endpoints.unfilled.data_sources[0].params"): (
+            "operation 'customer' fills its path with id, which the data source's params do not define"
+        ),
+        ("domains/crm.yaml", 11, "endpoints.nowhere.data_sources[0].source_id"): (
+            "unknown api source 'erp' (known: crm)"
+        ),
+    }
