@@ -15,6 +15,7 @@ from orkestra.errors import ExpressionError, OrkestraError
 from orkestra.expr import nodes
 from orkestra.expr.functions import FUNCTIONS, METHODS, Function
 from orkestra.expr.operators import BINARY_OPERATORS, negate, plus
+from orkestra.expr.scanner import Scanner, is_key_char, is_name_start
 
 MAX_LENGTH = 10_000
 MAX_NESTING = 64  # parentheses, brackets, prefix operators, calls
@@ -34,23 +35,13 @@ _COMMITTING = frozenset({"||", "&&", "??", "==", "!=", "===", "!=="})
 _NOT_AN_OPERAND = frozenset("*/%=<>&|?:)]},.")
 _NAMESPACES = ("Math", "Object", "JSON")
 _KEYWORDS: dict[str, Any] = {"true": True, "false": False, "null": None, "undefined": None}
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
 
-def is_name_start(char: str) -> bool:
-    return char.isalpha() or char == "_"
-
-
-def is_key_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
-
-
-class Parser:
+class Parser(Scanner):
     """Parses one expression of `text`, starting at `position`."""
 
     def __init__(self, text: str, position: int = 0) -> None:
-        self.text = text
-        self.pos = position
+        super().__init__(text, position)
         self.nesting = 0
         self.committed = False  # see _COMMITTING; also set by errors no plain text can cause
         self.after_operator = False  # a binary operator was read, its right operand not yet
@@ -180,6 +171,17 @@ class Parser:
         key = self.parse_expression()
         self.expect("]", "to close '['")
         return self.extend(target, key)
+
+    def read_bare_env_name(self) -> str | None:
+        start = self.pos
+        self.skip_blanks()
+        name = self.read_name()
+        self.skip_blanks()
+        if name and self.at("]"):
+            self.pos += 1
+            return name
+        self.pos = start
+        return None
 
     def parse_primary(self) -> nodes.Node:
         self.skip_blanks()
@@ -324,106 +326,6 @@ class Parser:
         self._depths[id(node)] = (node, depth)
         return node
 
-    # -- characters -----------------------------------------------------------------------------
-
-    def read_name(self) -> str:
-        start = self.pos
-        if self.pos < len(self.text) and is_name_start(self.text[self.pos]):
-            self.pos += 1
-            while self.pos < len(self.text) and is_key_char(self.text[self.pos]):
-                self.pos += 1
-        return self.text[start : self.pos]
-
-    def read_name_chars(self) -> str:
-        start = self.pos
-        while self.pos < len(self.text) and is_key_char(self.text[self.pos]):
-            self.pos += 1
-        return self.text[start : self.pos]
-
-    def read_key(self) -> str:
-        """A path key: letters, digits, `_`, and `:` between them (`iris:sepal_length`)."""
-        text, start = self.text, self.pos
-        while self.pos < len(text):
-            char = text[self.pos]
-            if (
-                is_key_char(char)
-                or char == ":"
-                and self.pos + 1 < len(text)
-                and is_key_char(text[self.pos + 1])
-            ):
-                self.pos += 1
-            else:
-                break
-        return text[start : self.pos]
-
-    def read_bare_env_name(self) -> str | None:
-        start = self.pos
-        self.skip_blanks()
-        name = self.read_name()
-        self.skip_blanks()
-        if name and self.at("]"):
-            self.pos += 1
-            return name
-        self.pos = start
-        return None
-
-    def read_string(self) -> str:
-        quote, start = self.text[self.pos], self.pos
-        self.pos += 1
-        pieces: list[str] = []
-        text = self.text
-        while True:
-            end = self.pos
-            while end < len(text) and text[end] != quote and text[end] != "\\":
-                end += 1
-            pieces.append(text[self.pos : end])
-            if end >= len(text) or (text[end] == "\\" and end + 1 >= len(text)):
-                raise self.error("unterminated string", start)
-            if text[end] == quote:
-                self.pos = end + 1
-                return "".join(pieces)
-            pieces.append(self.read_escape(end + 1))
-
-    def read_escape(self, position: int) -> str:
-        char = self.text[position]
-        self.pos = position + 1
-        if char == "u":
-            digits = self.text[position + 1 : position + 5]
-            if len(digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in digits):
-                self.pos = position + 5
-                return chr(int(digits, 16))
-            raise self.error("invalid \\u escape", position - 1)
-        return _ESCAPES.get(char, char)  # JavaScript: an unknown escape is the character itself
-
-    def read_number(self) -> int | float | None:
-        text, start = self.text, self.pos
-        while self.pos < len(text) and text[self.pos].isascii() and text[self.pos].isdigit():
-            self.pos += 1
-        is_float = False
-        if self.at(".") and self.next_is_digit():
-            is_float = True
-            self.pos += 1
-            while self.pos < len(text) and text[self.pos].isascii() and text[self.pos].isdigit():
-                self.pos += 1
-        if self.peek() in ("e", "E"):
-            mark = self.pos
-            self.pos += 1
-            if self.peek() in ("+", "-"):
-                self.pos += 1
-            if self.peek().isascii() and self.peek().isdigit():
-                is_float = True
-                while (
-                    self.pos < len(text) and text[self.pos].isascii() and text[self.pos].isdigit()
-                ):
-                    self.pos += 1
-            else:
-                self.pos = mark
-        literal = text[start : self.pos]
-        if not is_float:
-            return int(literal) if len(literal) <= 300 else None
-        value = float(literal)
-        return value if value not in (float("inf"), float("-inf")) else None
-
     # -- small helpers --------------------------------------------------------------------------
 
     def enter(self) -> None:
@@ -432,18 +334,6 @@ class Parser:
             self.committed = True
             raise self.error(f"expression nested more than {MAX_NESTING} levels deep")
 
-    def skip_blanks(self) -> None:
-        text = self.text
-        while self.pos < len(text) and text[self.pos] in " \t\r\n":
-            self.pos += 1
-
-    def peek(self, offset: int = 0) -> str:
-        index = self.pos + offset
-        return self.text[index] if index < len(self.text) else ""
-
-    def at(self, literal: str) -> bool:
-        return self.text.startswith(literal, self.pos)
-
     def at_optional_chain(self) -> bool:
         """`?.name` is optional chaining; `? .5 : 1` is a ternary (as in JavaScript)."""
         following = self.peek(2)
@@ -451,22 +341,11 @@ class Parser:
             following == "[" or (is_key_char(following) and not following.isdigit())
         )
 
-    def next_is_digit(self) -> bool:
-        char = self.peek(1)
-        return char.isascii() and char.isdigit()
-
     def peek_operator(self) -> str | None:
         for operator in _BINARY:
             if self.text.startswith(operator, self.pos):
                 return operator
         return None
-
-    def expect(self, literal: str, why: str) -> None:
-        self.skip_blanks()
-        if not self.at(literal):
-            found = f"found {self.peek()!r}" if self.peek() else "found the end"
-            raise self.error(f"expected '{literal}' {why}, {found}")
-        self.pos += len(literal)
 
     def check_arity(
         self, name: str, function: Function, count: int, position: int, is_method: bool = False
@@ -479,7 +358,3 @@ class Parser:
         expected = f"{low}" if low == high else f"{low} to {high}" if high else f"at least {low}"
         self.committed = True
         raise self.error(f"{name}() takes {expected} argument(s), {count - shift} given", position)
-
-    def error(self, message: str, position: int | None = None) -> ExpressionError:
-        where = self.pos if position is None else position
-        return ExpressionError(message, self.text, min(where, len(self.text)))

@@ -18,7 +18,8 @@ from typing import Any
 
 from orkestra.errors import ExpressionError
 from orkestra.expr import nodes
-from orkestra.expr.parser import MAX_LENGTH, Parser, is_name_start
+from orkestra.expr.parser import MAX_LENGTH, Parser
+from orkestra.expr.scanner import is_name_start
 
 Scope = Mapping[str, Any]
 Evaluator = Callable[[Scope], Any]
