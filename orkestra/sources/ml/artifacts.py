@@ -105,8 +105,13 @@ def _load_pickle(data: bytes, source: LocalArtifactSource, path: Path, fmt: str)
 
 def _load_onnx(data: bytes, spec: ModelSpec) -> Predictor:
     ort = require("onnxruntime", "ml")
+    options = ort.SessionOptions()
+    # Parallelism comes from the source's `workers` pool; ONNX Runtime's own spinning thread pool
+    # per session would compete with it (and with the event loop) for the same cores.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
     try:
-        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - loaders raise anything; reported safely
         raise ArtifactError(
             f"ONNX Runtime cannot load the model ({type(exc).__name__}: {exc})"
