@@ -55,7 +55,7 @@ def test_orkestra_validate_refuses_every_case(tmp_path: Path) -> None:
     paths = {str(materialize(case, tmp_path)): case for case in CLI_CASES}
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("validate_many.py")), *paths],
-        capture_output=True, text=True, timeout=120, env=ENV, cwd=Path(__file__).parents[2],
+        check=False, capture_output=True, text=True, timeout=120, env=ENV, cwd=Path(__file__).parents[2],
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     chunks = proc.stdout.split(MARKER)[1:]
@@ -73,7 +73,7 @@ def test_orkestra_validate_as_its_own_process(tmp_path: Path, name: str) -> None
     case = next(c for c in CASES if c.name == name)
     proc = subprocess.run(
         [sys.executable, "-m", "orkestra", "validate", "--config-path", str(materialize(case, tmp_path))],
-        capture_output=True, text=True, timeout=60, env=ENV, cwd=tmp_path,
+        check=False, capture_output=True, text=True, timeout=60, env=ENV, cwd=tmp_path,
     )
     assert proc.returncode == 1
     assert cli_failures(case, proc.returncode, proc.stdout + proc.stderr) is None
