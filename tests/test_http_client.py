@@ -21,6 +21,7 @@ from orkestra.http_client import (
     shared_client,
 )
 from tests.support.http_backend import HttpBackend
+from tests.support.http_backend import http_backend as http_backend_server
 
 pytest_plugins = ["tests.support.fixtures"]
 
@@ -221,3 +222,22 @@ async def test_cookies_are_not_carried_from_one_call_to_the_next(
     assert "session=user-a" in resp.headers["Set-Cookie"]
     await client.request("GET", f"{by_name}/echo")
     assert "Cookie" not in http_backend.last().headers
+
+
+def test_the_test_backend_stops_promptly_with_a_request_hanging() -> None:
+    # Other suites rely on this: a test that leaves a /hang request open must not stall teardown.
+    with http_backend_server() as backend:
+        sock = socket.create_connection(("127.0.0.1", backend.port), timeout=5)
+        sock.sendall(b"GET /hang HTTP/1.1\r\nHost: x\r\n\r\n")
+        deadline = time.monotonic() + 5
+        while backend.calls("/hang") == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert backend.calls("/hang") == 1
+        started = time.monotonic()
+    assert time.monotonic() - started < 3
+    with sock:
+        try:
+            answer = sock.recv(1024)
+        except ConnectionResetError:
+            answer = b""
+        assert answer == b""  # dropped (reset) without an answer
