@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from orkestra.errors import SourceUnavailable
+from orkestra.errors import SourceTimeout, SourceUnavailable
 from orkestra.sources.base import ComponentState
 from orkestra.sources.feast import FeastSourceType
 from tests.feast.feast_support import (
@@ -185,5 +186,31 @@ async def test_reads_run_concurrently(sqlite_repo: FeastRepo) -> None:
         assert [{ref: row[ref] for ref in REFS} for row in rows] == sqlite_repo.expected(
             list(range(40))
         )
+    finally:
+        await source_type.close()
+
+
+async def test_a_slow_online_store_times_out_within_the_data_sources_timeout(
+    sqlite_repo: FeastRepo,
+) -> None:
+    source_type = make_feast(sqlite_repo.project_dir, {"iris": sdk_source(sqlite_repo)})
+    op = source_type.bind(data_source(operation="iris_all"))
+    try:
+        await source_type.start()
+        store = source_type.feature_store("iris")
+        original = store.get_online_features
+        release = threading.Event()
+
+        def stuck(*args: Any, **kwargs: Any) -> Any:
+            release.wait(5)  # a store that hangs until the test is over
+            return original(*args, **kwargs)
+
+        store.get_online_features = stuck
+        async with asyncio.timeout(3):
+            with pytest.raises(SourceTimeout, match="within 0.2s") as caught:
+                await op.call(1, call_context(timeout=0.2))
+        release.set()
+        assert caught.value.status == 504
+        assert "feast source 'iris'" in caught.value.message
     finally:
         await source_type.close()

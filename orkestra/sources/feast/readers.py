@@ -106,7 +106,11 @@ class SdkReader:
             for feature in projection.features
         )
 
-    async def read(self, query: FeatureQuery, columns: Mapping[str, list[Any]]) -> FeatureColumns:
+    async def read(
+        self, query: FeatureQuery, columns: Mapping[str, list[Any]], timeout: float
+    ) -> FeatureColumns:
+        """Feast's SDK takes no timeout: the caller bounds its wait (a worker thread may finish
+        a read nobody waits for any more)."""
         features: Any = self._services.get(query.service or "") or list(query.refs)
         read = partial(
             self.store.get_online_features_async

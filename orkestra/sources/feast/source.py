@@ -40,9 +40,8 @@ from orkestra.sources.feast.readers import (
 if TYPE_CHECKING:
     from orkestra.config.models import DataSourceSpec
 
-SOURCES_KEY = (
-    "_sources"  # per row, when a fallback is configured: ref -> "feast" | "database" | None
-)
+# Per row, when a fallback is enabled: ref -> "feast" | "database" | None (neither had it).
+SOURCES_KEY = "_sources"
 
 
 class FeastOperation(Operation):
@@ -64,7 +63,8 @@ class FeastOperation(Operation):
     async def call(self, params: Any, ctx: CallContext) -> Any:
         name = ctx.source_name
         entities = parse_entities(params, self.spec.entity_key, self.source_id)
-        limit = min(t for t in (ctx.timeout, self.spec.timeout) if t is not None)
+        # The engine's bound for this attempt (the data source's own `timeout:` when it has one).
+        limit = ctx.timeout if ctx.timeout is not None else self.spec.timeout
         deadline = time.monotonic() + limit
         if entities.size == 0:
             return [] if entities.many else None
@@ -95,9 +95,7 @@ class FeastOperation(Operation):
         if self.unavailable is not None:
             raise SourceUnavailable(ctx.source_name, self._safe(self.unavailable))
         reader = self.owner.reader(self.source_id, ctx.source_name)
-        if isinstance(reader, FeatureServerReader):
-            return await reader.read(self.query, columns, limit)
-        return await reader.read(self.query, columns)
+        return await reader.read(self.query, columns, limit)
 
     async def _fill(
         self,
@@ -134,6 +132,7 @@ class FeastOperation(Operation):
                 self._safe(
                     f"database fallback ({spec.source_id}: {spec.table}) failed: {exc.message}"
                 ),
+                retryable=exc.retryable,
             ) from None
 
     def record_details(self, output: Any) -> dict[str, Any]:
