@@ -39,6 +39,14 @@ def files(backend: str) -> dict[str, str]:
                     echo: {{path: /echo/customer}}
                     down: {{path: /status/500}}
             """,
+        "integrations/ml.yaml": f"""
+            ml:
+              sources:
+                scorer:
+                  base_url: "{backend}"
+                  models:
+                    default: {{endpoint: /echo/predict, method: post, protocol: json}}
+            """,
         "integrations/memory.yaml": """
             memory:
               sources:
@@ -55,6 +63,10 @@ def files(backend: str) -> dict[str, str]:
                   - {name: local, type: memory, operation: local}
                   - {name: remote, type: api, source_id: partner, operation: echo, params: {v: "$local.v"}}
                 response_mapping: {headers: "$remote.headers"}
+              score:
+                method: get
+                data_sources:
+                  - {name: model, type: ml, source_id: scorer, params: {x: 1}}
               broken:
                 method: get
                 data_sources:
@@ -106,6 +118,17 @@ async def test_request_and_source_spans_with_propagation(
     traceparent = http_backend.last().headers["traceparent"]
     version, trace_id, parent_id, _flags = traceparent.split("-")
     assert (version, trace_id, parent_id) == ("00", f"{request.context.trace_id:032x}", f"{remote.context.span_id:016x}")
+
+
+async def test_model_call_carries_the_trace(
+    client: httpx.AsyncClient, exporter: InMemorySpanExporter, http_backend: HttpBackend
+) -> None:
+    resp = await client.get("/orchestrator/t/score")
+    assert resp.status_code == 200
+    model = by_name(exporter.get_finished_spans())["source model"]
+    assert http_backend.last().path == "/echo/predict"
+    _v, trace_id, parent_id, _f = http_backend.last().headers["traceparent"].split("-")
+    assert (trace_id, parent_id) == (f"{model.context.trace_id:032x}", f"{model.context.span_id:016x}")
 
 
 async def test_incoming_traceparent_is_continued(client: httpx.AsyncClient, exporter: InMemorySpanExporter) -> None:
