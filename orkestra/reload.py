@@ -61,6 +61,16 @@ class ReusingBuilder(RuntimeBuilder):
         return made
 
 
+# Source types that call their siblings (SourceEnvironment.sibling). A plugin declares its own with a
+# `reads_siblings` class attribute; the base interface has no such declaration yet.
+_READS_SIBLINGS = {"feast": ("database",)}
+
+
+def _reads(source: SourceType) -> tuple[str, ...]:
+    declared: tuple[str, ...] = getattr(type(source), "reads_siblings", ())
+    return declared or _READS_SIBLINGS.get(source.type_name, ())
+
+
 def _same(old: SourceType, new: SourceType) -> bool:
     return (
         type(old) is type(new)
@@ -74,7 +84,7 @@ def build_next_runtime(config_dir: Path, strict: bool, previous: Runtime) -> Run
     """Load, validate and plan `config_dir`, reusing what `previous` can share. Raises ConfigError.
 
     A kept source type still sees its old siblings (feast reads through `database`): it is only
-    kept when none of the siblings it can reach would be closed."""
+    kept when none of the siblings it reads would be closed."""
     loaded = load_config(config_dir, strict=strict, defer_errors=True)
     refuse: set[int] = set()
     for _ in range(_MAX_REUSE_PASSES):
@@ -82,7 +92,7 @@ def build_next_runtime(config_dir: Path, strict: bool, previous: Runtime) -> Run
         kept = {id(s) for s in runtime.sources}
         closing = [s for s in previous.sources if id(s) not in kept]
         unsafe = [s for s in runtime.sources if id(s) in {id(p) for p in previous.sources}
-                  and any(s.env.sibling(c.type_name) is c for c in closing)]
+                  and any(s.env.sibling(c.type_name) is c for c in closing if c.type_name in _reads(s))]
         if not unsafe:
             return runtime
         refuse.update(id(s) for s in unsafe)
