@@ -31,4 +31,6 @@ if ! DOCKER_BUILDKIT=0 docker build --pull=false --build-arg "BASE_IMAGE=$BASE_I
     cat "$context/build.log" >&2
     exit 1
 fi
+# A changed model_server.py leaves the previous build untagged; drop those (ours only, by label).
+docker image prune --force --filter label=org.orkestra.image=test-model-server >/dev/null
 log "built $TAG: $(docker image inspect "$TAG" --format '{{.Id}}' | cut -c1-19)"
