@@ -8,6 +8,7 @@ query, same backend calls, same model, same response fields.
 from __future__ import annotations
 
 import random
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -245,11 +246,18 @@ def scale_config(directory: Path, endpoints: int, per_domain: int = 100) -> Path
     return write_config(directory, files)
 
 
-def build(workdir: Path, backend_url: str, fanouts: list[int]) -> dict[str, Path]:
+# the same model, trained by `orkestra.training` when the example was made: --tiny skips training
+EXAMPLE_MODEL = Path(__file__).resolve().parent.parent / "example" / "model_scoring" / "models" / "credit.skops"
+
+
+def build(workdir: Path, backend_url: str, fanouts: list[int], train: bool = True) -> dict[str, Path]:
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / "customers.db"
     model = workdir / "credit.skops"
     create_database(database)
-    train_credit_model(model)
+    if train:
+        train_credit_model(model)
+    else:
+        shutil.copyfile(EXAMPLE_MODEL, model)
     config = scenario_config(workdir / "config", database, model, backend_url, fanouts)
     return {"database": database, "model": model, "config": config}

@@ -59,7 +59,7 @@ def run(settings: Settings, chosen: list[str], workdir: Path, out: Path) -> list
     began = time.monotonic()
     if set(chosen) - {"scale"}:
         with servers.backend().start(workdir) as backend:
-            paths = fixtures.build(workdir, backend.url, list(settings.fanouts))
+            paths = fixtures.build(workdir, backend.url, list(settings.fanouts), train=settings.rounds > 1)
             orkestra = servers.orkestra(paths["config"])
             orkestra.health = "/ready"  # the model is loaded
             baseline = servers.baseline(paths["database"], paths["model"], backend.url)

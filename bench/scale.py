@@ -16,13 +16,11 @@ from typing import Any
 
 from bench import fixtures
 from bench.scenarios import Row, Settings, closed, interleaved
-from bench.servers import ROOT, Server, free_port
+from bench.servers import ROOT, Server, free_port, rss_of
 
 
 def probe(config: Path) -> dict[str, float]:
     began = time.perf_counter()
-    import psutil
-
     from orkestra.runtime import load_runtime
     from orkestra.service import Orkestra
 
@@ -46,7 +44,7 @@ def probe(config: Path) -> dict[str, float]:
         "validate_plan_s": loaded - imported,
         "build_app_s": built - loaded,
         "start_s": started - built,
-        "rss_mb": psutil.Process().memory_info().rss / 2**20,
+        "rss_mb": rss_of("self") / 2**20,
     }
 
 

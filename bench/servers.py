@@ -15,8 +15,6 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-import psutil
-
 ROOT = Path(__file__).resolve().parent.parent
 # the same server settings for Orkestra and for every baseline
 UVICORN = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
@@ -89,8 +87,22 @@ class Server:
     def rss_bytes(self) -> int:
         """Resident memory of the server and its children (uvicorn workers)."""
         assert self.process is not None
-        parent = psutil.Process(self.process.pid)
-        return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
+        pids, frontier = [self.process.pid], [self.process.pid]
+        while frontier:  # uvicorn --workers: a supervisor, its workers, their multiprocessing helpers
+            children = subprocess.run(["ps", "-o", "pid=", "--ppid", ",".join(map(str, frontier))],
+                                      capture_output=True, text=True, check=False).stdout.split()
+            frontier = [int(c) for c in children]
+            pids += frontier
+        return sum(rss_of(pid) for pid in pids)
+
+
+def rss_of(pid: int | str) -> int:
+    """Resident memory of a process, from /proc (Linux)."""
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
