@@ -96,14 +96,6 @@ class Server:
         return sum(rss_of(pid) for pid in pids)
 
 
-def rss_of(pid: int | str) -> int:
-    """Resident memory of a process, from /proc (Linux)."""
-    try:
-        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)  # the group: uvicorn workers included
@@ -139,3 +131,12 @@ def orkestra(config: Path) -> Server:
 def baseline(database: Path, model: Path, backend_url: str) -> Server:
     env = {"BENCH_DATABASE": str(database), "BENCH_MODEL": str(model), "BENCH_BACKEND": backend_url}
     return uvicorn("baseline", "bench.baseline:create_app", env, factory=True, health="/direct")
+
+
+def rss_of(pid: int | str) -> int:
+    """Resident memory of a process, from /proc (Linux)."""
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
