@@ -153,10 +153,21 @@ async def test_unknown_registry_service_fails_only_its_data_source(
 async def test_missing_repo_fails_that_source_at_start_not_the_others(
     sqlite_repo: FeastRepo,
 ) -> None:
+    never_applied = sqlite_repo.project_dir / "never_applied"
+    never_applied.mkdir(exist_ok=True)
+    (never_applied / "feature_store.yaml").write_text(
+        "project: empty\nregistry: registry.db\nprovider: local\n"
+        "online_store:\n  type: sqlite\n  path: online.db\n"
+    )
     sources = {
         "iris": sdk_source(sqlite_repo),
         "gone": {**sdk_source(sqlite_repo), "repo_path": "no_such_repo"},
         "other_project": {**sdk_source(sqlite_repo), "project": "not_this_one"},
+        "not_applied": {
+            **sdk_source(sqlite_repo),
+            "repo_path": str(never_applied),
+            "project": None,
+        },
     }
     source_type = make_feast(sqlite_repo.project_dir, sources)
     ops = {sid: source_type.bind(data_source(sid, operation="iris_all")) for sid in sources}
@@ -167,6 +178,8 @@ async def test_missing_repo_fails_that_source_at_start_not_the_others(
         assert "no feature_store.yaml" in (status["gone"].error or "")
         assert status["other_project"].state is ComponentState.FAILED
         assert "not_this_one" in (status["other_project"].error or "")
+        assert status["not_applied"].state is ComponentState.FAILED
+        assert "run `feast apply`" in (status["not_applied"].error or "")
         with pytest.raises(SourceUnavailable, match="gone"):
             await ops["gone"].call(1, call_context())
         assert (await ops["iris"].call(1, call_context()))["iris_id"] == 1

@@ -85,13 +85,24 @@ class SdkReader:
                 f"the config expects '{project}'"
             )
         store.refresh_registry()  # load now, so no request pays for it
+        if not store.list_all_feature_views(allow_cache=True):
+            # Feast creates an empty registry where none exists: say so now, not on every read.
+            raise ReadFailed(
+                f"the Feast registry of {repo_path} has no feature views for project "
+                f"'{store.project}' (run `feast apply` there)"
+            )
         # `_get_provider` is what Feast's own feature server asks the same question with.
         async_reads = bool(store._get_provider().async_supported.online.read)
         return cls(store, async_reads=async_reads)
 
     async def initialize(self) -> None:
-        if self.async_reads:
+        if not self.async_reads:
+            return
+        try:
             await self.store.initialize()  # long-lived async clients, bound to this event loop
+        except BaseException:
+            self._executor.shutdown(wait=False)  # the caller never gets a reader to close
+            raise
 
     def resolve_service(self, name: str) -> tuple[str, ...]:
         """Look `name` up in the Feast registry; return its refs. Blocking: run it in a thread."""
