@@ -41,6 +41,7 @@ class RuntimeBuilder:
         self.problems: list[ConfigProblem] = list(loaded.errors)
         self.warnings: list[ConfigProblem] = list(loaded.warnings)
         self.instances: list[SourceType] = []
+        self.invalid_sections: set[tuple[str, str]] = set()  # (scope, type): already reported
 
     def make_type(self, type_name: str, section: Section | None, scope: SourceScope, where: Location) -> SourceType | None:
         try:
@@ -76,6 +77,8 @@ class RuntimeBuilder:
             made = self.make_type(type_name, section, scope, loc)
             if made is not None:
                 scope.types[type_name] = made
+            else:
+                self.invalid_sections.add((scope.name, type_name))
         return scope
 
     def domain_scope(self, base: SourceScope, domain_sections: dict[str, Section], name: str) -> SourceScope:
@@ -88,12 +91,16 @@ class RuntimeBuilder:
             made = self.make_type(type_name, merged, scope, loc)
             if made is not None:
                 scope.types[type_name] = made
+            else:
+                self.invalid_sections.add((scope.name, type_name))
         return scope
 
     def lookup_for(self, scope: SourceScope, domain_file: str) -> Any:
         def lookup(type_name: str) -> SourceType | None:
             """The scope's instance of `type_name`; raises BindError for an unknown type."""
             found = scope.get(type_name)
+            if found is None and {(scope.name, type_name), ("global", type_name)} & self.invalid_sections:
+                return None  # its section is invalid; binding against it would only add noise
             if found is None:
                 # a type with no config section (direct, or a plugin with defaults)
                 found = self.instantiate(source_class(type_name), type_name, None, scope, Location(domain_file, None))

@@ -51,7 +51,7 @@ class EndpointPlanner:
         try:
             return compile_template(value)
         except ExpressionError as exc:
-            self.problem(path, f"invalid expression: {exc}")
+            self.problem(path + tuple(getattr(exc, "key_path", ())), f"invalid expression: {exc}")
             return None
 
     def expression(self, text: str, path: KeyPath) -> Template | None:
@@ -67,7 +67,7 @@ class EndpointPlanner:
         try:
             return compile_transform(spec)
         except OrkestraError as exc:
-            self.problem(path, f"invalid transform: {exc}")
+            self.problem(path + tuple(getattr(exc, "key_path", ())), f"invalid transform: {exc}")
             return None
 
     # -- building --------------------------------------------------------------------------------

@@ -243,3 +243,15 @@ def test_duplicate_routes(tmp_path: Path) -> None:
     )
     assert len(problems) == 2  # GET and POST both collide
     assert "already served by a.one" in problems[0]
+
+
+def test_an_invalid_section_is_reported_once_not_at_every_use(tmp_path: Path) -> None:
+    problems = problems_of(
+        tmp_path,
+        {
+            "integrations/more.yaml": "memory:\n  sources:\n    default:\n      operations:\n        c: {delay: soon}\n",
+            "domains/d.yaml": "endpoints:\n  e:\n    data_sources:\n      - {name: x, type: memory, operation: a}\n",
+        },
+    )
+    assert len(problems) == 1
+    assert problems[0].startswith("integrations/more.yaml:5 memory.sources.default.operations.c.delay: ")
