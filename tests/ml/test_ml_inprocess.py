@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import pickle
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -267,7 +268,13 @@ async def test_predicting_under_load_keeps_the_event_loop_responsive(
     labels, _ = reference(iris_model, rows)
     assert [o["prediction"] for o in outputs] == labels
     assert len(lags) >= 3, "the ticker must have run while the predictions did"
-    assert max(lags) < 0.2, f"event loop stalled {max(lags) * 1000:.0f} ms"
+    # Predicting on the loop would block it for the whole run (seconds, a handful of ticks). In
+    # the pool, a tick waits at most for the GIL to be handed over; the bounds are coarse because
+    # this 2-core machine is shared (its idle loop already shows stalls of tens of ms).
+    assert statistics.median(lags) < 0.05, (
+        f"typical tick delayed {statistics.median(lags) * 1000:.0f} ms"
+    )
+    assert max(lags) < 0.5, f"event loop stalled {max(lags) * 1000:.0f} ms"
 
 
 async def test_onnx_with_one_input_per_feature(make_ml: MakeML, tmp_path: Path) -> None:
