@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 from orkestra.expr.values import finite, js_string, parse_number, to_number
@@ -149,17 +149,20 @@ def to_number_strict(value: Any) -> Number | None:
     return to_number(value)
 
 
-def parse_int(value: Any, radix: Any = 10) -> int | None:
-    """JavaScript `parseInt`: the leading integer of the text ("12px" -> 12), null if none."""
+def parse_int(value: Any, radix: Any = None) -> int | None:
+    """JavaScript `parseInt`: the leading integer of the text ("12px" -> 12, "0x1A" -> 26), null if
+    there is none or the radix is outside 2..36."""
     text = js_string(value).strip() if value is not None else ""
-    base = to_number(radix)
-    if base is None or not 2 <= base <= 36:
-        base = 10
-    base = int(base)
     sign = -1 if text.startswith("-") else 1
-    text = text.lstrip("+-")
-    if base == 16 and text.lower().startswith("0x"):
-        text = text[2:]
+    if text[:1] in ("+", "-"):
+        text = text[1:]
+    base_number = to_number(radix) if radix is not None else 0
+    base = int(base_number) if base_number is not None else 0
+    if base != 0 and not 2 <= base <= 36:
+        return None
+    if base in (0, 16) and text[:2] in ("0x", "0X"):
+        text, base = text[2:], 16
+    base = base or 10
     end = 0
     while end < len(text) and end < 4000 and _digit_value(text[end]) < base:
         end += 1
@@ -167,6 +170,8 @@ def parse_int(value: Any, radix: Any = 10) -> int | None:
 
 
 def _digit_value(char: str) -> int:
+    if not char.isascii():
+        return 99
     if "0" <= char <= "9":
         return ord(char) - ord("0")
     if "a" <= char.lower() <= "z":
@@ -202,13 +207,18 @@ def parse_float(value: Any) -> Number | None:
 
 
 def to_fixed(value: Any, digits: Any = 0) -> str | None:
-    """`x.toFixed(n)`: the number with exactly n decimals, as a string (n clamped to 0..100)."""
+    """`x.toFixed(n)` exactly as JavaScript: the number's exact binary value rounded half away from
+    zero, so `(1.005).toFixed(2)` is "1.00" (unlike `round`, which takes the number as written)."""
     number = to_number(value)
     places = to_number(digits)
     if number is None or places is None:
         return None
     places = max(0, min(100, int(places)))
-    rounded = _round_decimal(number, places, ROUND_HALF_UP)
-    if rounded is None:
-        return None
-    return f"{Decimal(repr(rounded)) if type(rounded) is float else Decimal(rounded):.{places}f}"
+    if abs(number) >= 1e21:
+        return js_string(number)
+    magnitude = Decimal(abs(number))  # a float converts exactly, with all its binary digits
+    rounded = magnitude.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP, _WIDE)
+    return f"{'-' if number < 0 else ''}{rounded:f}"  # (-0.001).toFixed(2) is "-0.00" in JavaScript
+
+
+_WIDE = Context(prec=200)  # room for 21 integer digits and 100 decimals

@@ -161,6 +161,7 @@ METHOD_CASES: list[tuple[str, Any]] = [
     ("$d.xs.includes(3)", True),
     ("$d.xs.join('+')", "3+1+2"),
     ("(2.345).toFixed(2)", "2.35"),
+    ("(1.005).toFixed(2)", "1.00"),  # from the binary value, as JavaScript; round() gives 1.01
     ("$d.n.toFixed(1)", "-2.5"),
     ("(5).toFixed()", "5"),
     ("'7'.toFixed(2)", "7.00"),
