@@ -109,6 +109,5 @@ async def make_ml(models_dir: Path) -> AsyncIterator[MakeML]:
 
 
 def bind(ml: MLSourceType, source_id: str = "default", operation: str | None = None) -> Operation:
-    return ml.bind(
-        DataSourceSpec(name="prediction", type="ml", source_id=source_id, operation=operation)
-    )
+    spec = {"name": "prediction", "type": "ml", "source_id": source_id, "operation": operation}
+    return ml.bind(DataSourceSpec.model_validate(spec))
