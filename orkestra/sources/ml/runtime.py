@@ -12,7 +12,15 @@ from abc import ABC, abstractmethod
 
 
 class ModelRuntime(ABC):
-    """A model server Orkestra manages."""
+    """A model server Orkestra manages.
+
+    Built by `orkestra.sources.ml.runtimes.runtime_for` as
+    `Runtime(config, *, model_id, project_dir, secrets)`: `config` is the model's `source` mapping
+    with defaults filled in (unknown keys included, `health_path` set for the model's protocol).
+    A runtime may also define `exit_reason() -> str | None`: why its server is gone (exit code, last
+    output), which the lifecycle shows as the model's error when the server exits while starting.
+    Messages it raises reach /ready, so they mask `secrets` (`runtimes.mask`).
+    """
 
     @abstractmethod
     async def start(self) -> str:
