@@ -38,6 +38,12 @@ class LocalArtifactSource(SectionModel):
     cwd: str | None = None  # default: the project root
     stop_timeout: float = Field(10.0, ge=0)  # seconds between SIGTERM and SIGKILL
 
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _unquoted_digits(cls, v: object) -> object:
+        # YAML reads an unquoted all-digit digest as an integer (dropping leading zeros).
+        return f"{v:064d}" if isinstance(v, int) and not isinstance(v, bool) else v
+
     @field_validator("sha256")
     @classmethod
     def _hex_digest(cls, v: str | None) -> str | None:
