@@ -230,3 +230,14 @@ async def test_a_failed_pull_names_the_image_and_the_registrys_reason(
     message = str(info.value)
     assert f"pulling image '{image}' failed" in message and "docker-tests/iris" in message
     assert "auth" in message.lower()
+
+
+async def test_an_unreachable_engine_is_a_clear_503(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, containers: Containers, models_dir: Path
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-docker.sock'}")
+    rt = runtime(iris_config("any-image:v1", containers, models_dir), models_dir)
+    with pytest.raises(SourceUnavailable, match="cannot reach the Docker engine") as info:
+        await rt.start()
+    assert info.value.status == 503 and "docker-tests/iris" in str(info.value)
+    assert not await rt.alive() and not await rt.healthy()
