@@ -164,6 +164,9 @@ class Execution:
         except SourceError as exc:
             return await self.on_error(node, run, exc)
         run.status = rec.OK
+        details = node.operation.record_details(output)
+        if details:
+            run.details.update(details)
         if node.transform is not None:
             output = node.transform.apply(output, self.scope)
         return output

@@ -103,6 +103,11 @@ class Operation(ABC):
         source in the response. Any other exception is reported as a 502 without its details.
         """
 
+    def record_details(self, output: Any) -> dict[str, Any]:
+        """Facts about a successful call for its execution record (e.g. which values came from a
+        fallback). Must be cheap: it runs on every call."""
+        return {}
+
 
 class SourceType(ABC):
     """One adapter type, built from its top-level config section."""

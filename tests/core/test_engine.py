@@ -199,3 +199,29 @@ def test_plan_stages_for_dry_run(tmp_path: Path) -> None:
     plan = svc.runtime.plan("t", "shape")
     assert plan is not None
     assert [sorted(s) for s in plan.stages] == [["a", "b"], ["c"], ["d"]]
+
+
+async def test_operation_details_reach_the_execution_record(tmp_path: Path) -> None:
+    from orkestra.sources.base import CallContext, Operation, SourceType
+    from orkestra.sources.registry import register_source_type
+
+    class Filled(Operation):
+        async def call(self, params: Any, ctx: CallContext) -> Any:
+            return {"v": 1, "_from": "fallback"}
+
+        def record_details(self, output: Any) -> dict[str, Any]:
+            return {"database_fallback": {"values": 1}} if output.get("_from") == "fallback" else {}
+
+    class FilledType(SourceType):
+        type_name = "filled_for_test"
+
+        def bind(self, spec: Any) -> Operation:
+            return Filled()
+
+    register_source_type(FilledType)
+    svc = service(tmp_path, "endpoints:\n  d:\n    data_sources:\n      - {name: f, type: filled_for_test}\n")
+    records: list[Any] = []
+    svc.observers.append(records.append)
+    async with svc:
+        assert await svc.execute("t", "d") == {"v": 1, "_from": "fallback"}
+    assert records[-1].sources["f"].details == {"database_fallback": {"values": 1}}
