@@ -447,8 +447,8 @@ class DockerRuntime(ModelRuntime):
     def _record_exit(self, container: Any) -> None:
         state = container.attrs.get("State", {})
         tail = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
-        how = (
-            "was killed" if state.get("OOMKilled") else f"exited with code {state.get('ExitCode')}"
+        how = f"exited with code {state.get('ExitCode')}" + (
+            " (killed for exceeding its memory limit)" if state.get("OOMKilled") else ""
         )
         reason = f"container '{self.settings.name}' {how}" + (
             f"; last output: {tail}" if tail else ""
