@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -80,6 +79,7 @@ def run(
     reload: Annotated[bool, typer.Option("--reload", help="Restart on code and config changes (development).")] = False,
     workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: server.workers, 1).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Unknown config keys are errors.")] = False,
+    log_format: Annotated[Optional[str], typer.Option("--log-format", help="text or json (default: server.log_format).")] = None,
 ) -> None:
     """Serve the API described by a config directory."""
     import uvicorn
@@ -99,13 +99,22 @@ def run(
     workers = workers or server.workers
     os.environ[CONFIG_ENV] = str(config_path.resolve())
     os.environ[STRICT_ENV] = "1" if strict else "0"
-    logging.basicConfig(level=server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from orkestra.observability.logs import configure_logging
+
+    if log_format not in (None, "text", "json"):
+        err_console.print(f"[red]--log-format must be text or json[/], not {escape(log_format)}")
+        raise typer.Exit(2)
+
+    # one handler on the root logger, JSON lines with `server.log_format: json`; worker processes
+    # read the same choice from the environment (orkestra.observability.logs.configure_from_env)
+    configure_logging(server.log_level, log_format or server.log_format)
     console.print(
         f"[bold]Orkestra[/] serving {len(runtime.plans)} endpoint(s) on http://{host}:{port}  "
         f"(docs: http://{host}:{port}/docs)",
         highlight=False,
     )
-    options = {"host": host, "port": port, "log_level": server.log_level.lower(), "factory": True}
+    # log_config=None: uvicorn's own loggers propagate to Orkestra's handler, in the same format
+    options = {"host": host, "port": port, "log_level": server.log_level.lower(), "factory": True, "log_config": None}
     if reload:
         uvicorn.run("orkestra.server.asgi:create_app", reload=True, reload_dirs=[str(config_path.resolve()), str(Path(__file__).parent)],
                     reload_includes=["*.py", "*.yaml", "*.yml"], **options)

@@ -20,7 +20,7 @@ from orkestra.engine.executor import EngineOptions, ExecutionResult, RequestData
 from orkestra.engine.record import ExecutionRecord
 from orkestra.errors import OrkestraError, RequestError, SourceError
 from orkestra.http_client import close_shared_client
-from orkestra.observability.logs import execution_context
+from orkestra.observability.logs import bind_execution_id
 from orkestra.runtime import Runtime, load_runtime
 from orkestra.secrets import Redactor
 from orkestra.server.endpoint import EXECUTION_HEADER, error_response, new_execution_id
@@ -146,13 +146,15 @@ class Orkestra:
     async def respond(self, plan: EndpointPlan, data: RequestData, execution_id: str, request: Request) -> Response:
         options: EngineOptions = getattr(request.app.state, "engine_options", self.options)
         redact = options.redactor.text
-        with execution_context(execution_id):  # the id on every log line of this request
-            try:
-                result = await self.run(plan, data, execution_id, options)
-            except OrkestraError as exc:
-                if isinstance(exc, SourceError):
-                    log.warning("%s %s failed: %s [%s]", data.method, plan.route, redact(str(exc)), execution_id)
-                return error_response(exc, execution_id, redact)
+        # set, not reset: the server's access log line is written later in this request's task,
+        # and it should carry the id too (each request runs in its own task and context)
+        bind_execution_id(execution_id)
+        try:
+            result = await self.run(plan, data, execution_id, options)
+        except OrkestraError as exc:
+            if isinstance(exc, SourceError):
+                log.warning("%s %s failed: %s [%s]", data.method, plan.route, redact(str(exc)), execution_id)
+            return error_response(exc, execution_id, redact)
         headers = {EXECUTION_HEADER: execution_id}
         if not result.record.complete:
             # a soft failure: 2xx, but the caller must be able to tell what is missing

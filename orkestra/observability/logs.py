@@ -26,6 +26,11 @@ LEVEL_ENV = "ORKESTRA_LOG_LEVEL"
 _TEXT = "%(asctime)s %(levelname)s %(name)s [%(execution_id)s]: %(message)s"
 
 
+def bind_execution_id(value: str) -> None:
+    """For the rest of the current task (an HTTP request's task, access log line included)."""
+    execution_id.set(value)
+
+
 @contextmanager
 def execution_context(value: str) -> Iterator[None]:
     token = execution_id.set(value)
