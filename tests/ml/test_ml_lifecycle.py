@@ -3,6 +3,7 @@ ModelRuntime (registered for `docker` in these tests) in front of a real loopbac
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ class Script:
         self.alive = True
         self.starts = 0
         self.stops = 0
+        self.crash_after_start = False  # healthy once after each start, then the server "dies"
         self.configs: list[dict[str, Any]] = []
 
 
@@ -49,7 +51,10 @@ class ScriptedRuntime(ModelRuntime):
         return self.script.url
 
     async def healthy(self) -> bool:
-        return self.script.alive and self.script.healthy
+        answer = self.script.alive and self.script.healthy
+        if self.script.crash_after_start:
+            self.script.alive = False
+        return answer
 
     async def alive(self) -> bool:
         return self.script.alive
@@ -214,3 +219,22 @@ async def test_close_stops_runtimes_and_the_supervisor(make_ml: MakeML, script: 
     with pytest.raises(SourceUnavailable, match="stopped"):
         await bind(ml, "docker_models").call({"a": 1}, CTX)
     assert script.starts == starts  # nothing restarts a stopped model
+
+
+async def test_a_crash_looping_server_is_restarted_with_backoff(
+    make_ml: MakeML, script: Script
+) -> None:
+    script.crash_after_start = True
+    settings = {"health_interval": 0.02, "restart_backoff": 0.25, "max_restart_backoff": 1.0}
+    ml = await make_ml({"docker_models": docker_source(**settings)})
+
+    async def restarted() -> bool:
+        return script.starts >= 2
+
+    await eventually(restarted, timeout=10, what="restarted once")
+    before = script.starts
+    await asyncio.sleep(1.5)
+    # Restarting at every 20 ms check would start it dozens of times; backing off 0.25, 0.5, 1 s
+    # allows at most a few. (A slower machine only lowers the count.)
+    assert script.starts - before <= 4
+    assert ml.status()["docker_models/default"].state is not ComponentState.FAILED

@@ -76,6 +76,7 @@ class ModelHandle:
         self._failures = 0
         self._next_attempt = 0.0
         self._unhealthy = 0
+        self._ready_since = 0.0
         self._restarting: asyncio.Task[None] | None = None
         self.wake: Callable[[], None] = lambda: None  # set by the Supervisor: check now
 
@@ -87,8 +88,7 @@ class ModelHandle:
         self.state = ComponentState.FAILED
         self.error = mask(message, self.secrets)
         self._failures += 1
-        backoff = self.settings.restart_backoff * 2 ** (self._failures - 1)
-        self._next_attempt = time.monotonic() + min(self.settings.max_restart_backoff, backoff)
+        self._next_attempt = time.monotonic() + self._backoff()
         log.warning("model '%s' failed: %s", self.model_id, self.error)
 
     async def start(self, executor: Executor) -> None:
@@ -117,7 +117,8 @@ class ModelHandle:
             await self._stop_runtime()
             self._fail(message)
             return False
-        self.state, self.error, self._failures, self._unhealthy = ComponentState.READY, None, 0, 0
+        self.state, self.error, self._unhealthy = ComponentState.READY, None, 0
+        self._ready_since = time.monotonic()
         return True
 
     async def _stop_runtime(self) -> None:
@@ -211,19 +212,25 @@ class ModelHandle:
 
     async def check(self) -> None:
         """One supervisor pass: restart a dead/unhealthy server, retry a failed start when due."""
-        if self.runtime is None and not (self.managed and self.state is ComponentState.FAILED):
+        if not self.managed or self._restarting is not None or self.state is ComponentState.STOPPED:
             return
-        if self._restarting is not None:
-            return
-        if self.state is ComponentState.READY:
+        now = time.monotonic()
+        if self.state is ComponentState.FAILED:
+            if now < self._next_attempt:
+                return
+            delay = 0.0  # the backoff was the wait for _next_attempt
+        else:  # READY, or STARTING because a call found its server gone
             assert self.runtime is not None
             alive = await self.runtime.alive()
-            if alive and await self.runtime.healthy():
-                self._unhealthy = 0
-                return
-            self._unhealthy += 1
-            if alive and self._unhealthy < self.settings.unhealthy_threshold:
-                return  # a busy server may miss a check; restart only a persistently unhealthy one
+            if self.state is ComponentState.READY:
+                if alive and await self.runtime.healthy():
+                    self._unhealthy = 0
+                    if now - self._ready_since >= self.settings.max_restart_backoff:
+                        self._failures = 0  # it stayed up: a later crash restarts at once
+                    return
+                self._unhealthy += 1
+                if alive and self._unhealthy < self.settings.unhealthy_threshold:
+                    return  # a busy server may miss a check; restart only a persistently sick one
             reason = (
                 "the model server stopped"
                 if not alive
@@ -231,16 +238,19 @@ class ModelHandle:
             )
             log.warning("model '%s': %s; restarting", self.model_id, reason)
             self.state, self.error = ComponentState.STARTING, reason
-        elif (
-            self.state is ComponentState.FAILED
-            and time.monotonic() < self._next_attempt
-            or self.state is ComponentState.STOPPED
-        ):
-            return
-        self._restarting = asyncio.create_task(self._restart())
+            # A server that dies soon after starting is crash-looping: back off like a failed start.
+            crash_loop = now - self._ready_since < self.settings.max_restart_backoff
+            self._failures = self._failures + 1 if crash_loop else 0
+            delay = self._backoff() if self._failures else 0.0
+        self._restarting = asyncio.create_task(self._restart(delay))
 
-    async def _restart(self) -> None:
+    def _backoff(self) -> float:
+        backoff = self.settings.restart_backoff * 2 ** max(0, self._failures - 1)
+        return float(min(self.settings.max_restart_backoff, backoff))
+
+    async def _restart(self, delay: float) -> None:
         try:
+            await asyncio.sleep(delay)
             if await self._bring_up(restart=True):
                 self.restarts += 1
                 log.info("model '%s' restarted (%d restarts)", self.model_id, self.restarts)
@@ -269,7 +279,8 @@ class ModelHandle:
 
 
 class Supervisor:
-    """One background task per ml source type, checking every managed model each `interval`."""
+    """One background task per `ml.sources.<id>`, checking its managed models every `interval`
+    (and at once when a call finds a server gone)."""
 
     def __init__(self, handles: list[ModelHandle], interval: float) -> None:
         self.handles = [h for h in handles if h.managed]
