@@ -41,14 +41,21 @@ _MAX_REUSE_PASSES = 20  # each pass drops at least one candidate; configs have a
 class ReusingBuilder(RuntimeBuilder):
     """Builds a Runtime that keeps the previous one's source types whose config is unchanged."""
 
-    def __init__(self, loaded: LoadedConfig, strict: bool, previous: Runtime, refuse: set[int]) -> None:
+    def __init__(
+        self, loaded: LoadedConfig, strict: bool, previous: Runtime, refuse: set[int]
+    ) -> None:
         super().__init__(loaded, strict)
         self.previous = previous
         self.refuse = refuse  # ids of previous instances that must not be reused
         self.reused: list[SourceType] = []
 
     def instantiate(
-        self, cls: type[SourceType], type_name: str, section: Section | None, scope: SourceScope, where: Location
+        self,
+        cls: type[SourceType],
+        type_name: str,
+        section: Section | None,
+        scope: SourceScope,
+        where: Location,
     ) -> SourceType | None:
         made = super().instantiate(cls, type_name, section, scope, where)
         if made is None:
@@ -91,8 +98,12 @@ def build_next_runtime(config_dir: Path, strict: bool, previous: Runtime) -> Run
         runtime = ReusingBuilder(loaded, strict, previous, refuse).build()
         kept = {id(s) for s in runtime.sources}
         closing = [s for s in previous.sources if id(s) not in kept]
-        unsafe = [s for s in runtime.sources if id(s) in {id(p) for p in previous.sources}
-                  and any(s.env.sibling(c.type_name) is c for c in closing if c.type_name in _reads(s))]
+        unsafe = [
+            s
+            for s in runtime.sources
+            if id(s) in {id(p) for p in previous.sources}
+            and any(s.env.sibling(c.type_name) is c for c in closing if c.type_name in _reads(s))
+        ]
         if not unsafe:
             return runtime
         refuse.update(id(s) for s in unsafe)
@@ -119,11 +130,15 @@ class Reloader:
             started = time.time()
             try:
                 # loading reads files and compiles expressions: off the event loop, requests keep flowing
-                runtime = await asyncio.to_thread(build_next_runtime, service.config_path, service.strict, old_runtime)
+                runtime = await asyncio.to_thread(
+                    build_next_runtime, service.config_path, service.strict, old_runtime
+                )
             except ConfigError as exc:
                 return self._refused(trigger, started, exc.problems)
-            except Exception as exc:  # an unexpected loader failure must not take the service down
-                problem = ConfigProblem(str(service.config_path), None, "", f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - an unexpected loader failure must not take the service down
+                problem = ConfigProblem(
+                    str(service.config_path), None, "", f"{type(exc).__name__}: {exc}"
+                )
                 return self._refused(trigger, started, [problem])
             shared = {id(s) for s in old_runtime.sources}
             fresh = [s for s in runtime.sources if id(s) not in shared]
@@ -136,13 +151,24 @@ class Reloader:
             self.loaded_at = time.time()
             self.last_error = None
             self.last_attempt = {
-                "result": "applied", "trigger": trigger, "at": self.loaded_at, "generation": self.generation,
-                "endpoints": len(runtime.plans), "started_sources": [s.type_name for s in fresh],
+                "result": "applied",
+                "trigger": trigger,
+                "at": self.loaded_at,
+                "generation": self.generation,
+                "endpoints": len(runtime.plans),
+                "started_sources": [s.type_name for s in fresh],
                 "kept_sources": [s.type_name for s in runtime.sources if id(s) in shared],
             }
             service.observability.metrics.reloads.labels("applied").inc()
-            log.info("config reloaded (%s): generation %d, %d endpoint(s)", trigger, self.generation, len(runtime.plans))
-            task = asyncio.get_running_loop().create_task(self._retire(old_app, old_runtime, runtime))
+            log.info(
+                "config reloaded (%s): generation %d, %d endpoint(s)",
+                trigger,
+                self.generation,
+                len(runtime.plans),
+            )
+            task = asyncio.get_running_loop().create_task(
+                self._retire(old_app, old_runtime, runtime)
+            )
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)
             return self.last_attempt
@@ -150,22 +176,42 @@ class Reloader:
     def _refused(self, trigger: str, at: float, problems: list[ConfigProblem]) -> dict[str, Any]:
         redact = self.service.redactor.text
         items = [
-            {"file": p.file, "line": p.line, "key": p.key_path, "message": redact(p.message), "text": redact(str(p))}
-            for p in problems if p.severity == "error"
+            {
+                "file": p.file,
+                "line": p.line,
+                "key": p.key_path,
+                "message": redact(p.message),
+                "text": redact(str(p)),
+            }
+            for p in problems
+            if p.severity == "error"
         ]
         self.last_error = {"trigger": trigger, "at": at, "problems": items}
-        self.last_attempt = {"result": "refused", "trigger": trigger, "at": at, "generation": self.generation, "problems": items}
+        self.last_attempt = {
+            "result": "refused",
+            "trigger": trigger,
+            "at": at,
+            "generation": self.generation,
+            "problems": items,
+        }
         self.service.observability.metrics.reloads.labels("refused").inc()
-        log.error("config reload refused (%s), still serving generation %d: %s",
-                  trigger, self.generation, "; ".join(i["text"] for i in items))
+        log.error(
+            "config reload refused (%s), still serving generation %d: %s",
+            trigger,
+            self.generation,
+            "; ".join(str(i["text"]) for i in items),
+        )
         return self.last_attempt
 
     async def _retire(self, old_app: Any, old: Runtime, new: Runtime) -> None:
         """Close what only the old config used, once its in-flight requests are done."""
         timeout = new.settings.server.shutdown_timeout
         if not await old_app.state.in_flight.wait_idle(timeout):
-            log.warning("closing the previous config with %d request(s) still running after %gs",
-                        old_app.state.in_flight.count, timeout)
+            log.warning(
+                "closing the previous config with %d request(s) still running after %gs",
+                old_app.state.in_flight.count,
+                timeout,
+            )
         kept = {id(s) for s in new.sources}
         await _close_sources([s for s in old.sources if id(s) not in kept])
         await self.service.observability.close_replaced()
@@ -182,7 +228,9 @@ class Reloader:
         running = self._watcher is not None and not self._watcher.done()
         if wanted and not running:
             self._stop = asyncio.Event()
-            self._watcher = asyncio.get_running_loop().create_task(self._watch(self._stop), name="orkestra-config-watch")
+            self._watcher = asyncio.get_running_loop().create_task(
+                self._watch(self._stop), name="orkestra-config-watch"
+            )
         elif not wanted and running and self._stop is not None:
             self._stop.set()
 
@@ -192,11 +240,16 @@ class Reloader:
         debounce_ms = int(self.service.settings.reload.debounce * 1000)
         log.info("watching %s for config changes", self.service.config_path)
         try:
-            async for _changes in awatch(self.service.config_path, watch_filter=_is_config_file,
-                                         debounce=max(debounce_ms, 1), step=50, stop_event=stop):
+            async for _changes in awatch(
+                self.service.config_path,
+                watch_filter=_is_config_file,
+                debounce=max(debounce_ms, 1),
+                step=50,
+                stop_event=stop,
+            ):
                 await self.reload("file change")
                 self.sync_watch()
-        except Exception as exc:  # a watcher failure leaves the service serving, without reloads
+        except Exception as exc:  # noqa: BLE001 - a watcher failure leaves the service serving, without reloads
             log.error("config watcher stopped: %s", exc)
 
     async def stop(self) -> None:
@@ -214,7 +267,9 @@ class Reloader:
             "config_path": str(self.service.config_path),
             "generation": self.generation,
             "loaded_at": self.loaded_at,
-            "endpoints": [{"key": p.key, "route": p.route, "methods": list(p.methods)} for p in runtime.plans],
+            "endpoints": [
+                {"key": p.key, "route": p.route, "methods": list(p.methods)} for p in runtime.plans
+            ],
             "watching": watching,
             "last_reload": self.last_attempt,
             "last_reload_error": self.last_error,

@@ -21,8 +21,12 @@ def check_admin(settings: GlobalConfig, authorization: str | None) -> None:
     token = settings.admin.token
     if token:
         scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-            raise HTTPException(401, "a valid admin bearer token is required", {"WWW-Authenticate": "Bearer"})
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
+            raise HTTPException(
+                401, "a valid admin bearer token is required", {"WWW-Authenticate": "Bearer"}
+            )
         return
     if settings.auth is not None:
         raise HTTPException(403, "auth is configured: set admin.token to use the admin routes")

@@ -11,9 +11,10 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
+from typing import TextIO
 
 import orjson
 
@@ -62,7 +63,8 @@ def set_redactor(redactor: Redactor) -> None:
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -70,7 +72,9 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info and record.exc_info[1] is not None:
             # the type and redacted message; a traceback would be a multi-line field nobody greps
-            line["error"] = f"{type(record.exc_info[1]).__name__}: {RedactingFilter.redactor.text(str(record.exc_info[1]))}"
+            line["error"] = (
+                f"{type(record.exc_info[1]).__name__}: {RedactingFilter.redactor.text(str(record.exc_info[1]))}"
+            )
         return orjson.dumps(line).decode()
 
 
@@ -78,12 +82,14 @@ class _OrkestraHandler(logging.StreamHandler):  # type: ignore[type-arg]
     pass
 
 
-def configure_logging(level: str = "info", fmt: str = "text", stream: object = None) -> logging.Handler:
+def configure_logging(
+    level: str = "info", fmt: str = "text", stream: TextIO | None = None
+) -> logging.Handler:
     """Install Orkestra's handler on the root logger (replacing one installed before)."""
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _OrkestraHandler)]:
         root.removeHandler(old)
-    handler = _OrkestraHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler = _OrkestraHandler(stream or sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT))
     root.addHandler(handler)

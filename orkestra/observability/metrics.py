@@ -10,7 +10,8 @@ execution record.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -22,7 +23,22 @@ if TYPE_CHECKING:
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
 _COMPONENT_STATES = ("starting", "ready", "failed", "stopped")
 
 
@@ -41,7 +57,9 @@ class ComponentCollector(Collector):
         for type_name, parts in self.status().items():
             for part, status in parts.items():
                 for state in _COMPONENT_STATES:
-                    family.add_metric([type_name, part, state], 1.0 if status.state.value == state else 0.0)
+                    family.add_metric(
+                        [type_name, part, state], 1.0 if status.state.value == state else 0.0
+                    )
         yield family
 
 
@@ -50,24 +68,37 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         endpoint = ["domain", "endpoint"]
         self.requests = Counter(
-            "orkestra_requests", "Executions by endpoint and HTTP status",
-            [*endpoint, "method", "code", "status"], registry=self.registry,
+            "orkestra_requests",
+            "Executions by endpoint and HTTP status",
+            [*endpoint, "method", "code", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "orkestra_request_duration_seconds", "Execution time per endpoint",
-            endpoint, buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "orkestra_request_duration_seconds",
+            "Execution time per endpoint",
+            endpoint,
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )
         source = [*endpoint, "source", "type"]
         self.source_latency = Histogram(
-            "orkestra_source_duration_seconds", "Time per data source call (retries included)",
-            source, buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "orkestra_source_duration_seconds",
+            "Time per data source call (retries included)",
+            source,
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.source_errors = Counter(
-            "orkestra_source_errors", "Data source calls that failed or timed out",
-            [*source, "status"], registry=self.registry,
+            "orkestra_source_errors",
+            "Data source calls that failed or timed out",
+            [*source, "status"],
+            registry=self.registry,
         )
         self.reloads = Counter(
-            "orkestra_config_reloads", "Config reloads by result", ["result"], registry=self.registry,
+            "orkestra_config_reloads",
+            "Config reloads by result",
+            ["result"],
+            registry=self.registry,
         )
         self.registry.register(ComponentCollector(status))
 
@@ -79,7 +110,9 @@ class Metrics:
         for run in record.sources.values():
             if run.status in ("pending", "cancelled", "skipped"):
                 continue  # never called: no latency to report
-            self.source_latency.labels(*labels, run.name, run.type).observe(run.duration_ms / 1000.0)
+            self.source_latency.labels(*labels, run.name, run.type).observe(
+                run.duration_ms / 1000.0
+            )
             if run.status in ("failed", "timed_out"):
                 self.source_errors.labels(*labels, run.name, run.type, run.status).inc()
 

@@ -13,8 +13,9 @@ stack trace.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from orkestra import __version__
 from orkestra.errors import OrkestraError, SourceError
@@ -45,7 +46,11 @@ def build_provider(settings: TracingSection) -> Any:
         provider.add_span_processor(export.SimpleSpanProcessor(export.ConsoleSpanExporter()))
     else:
         otlp = require("opentelemetry.exporter.otlp.proto.http.trace_exporter", "otel")
-        exporter = otlp.OTLPSpanExporter(endpoint=settings.otlp_endpoint) if settings.otlp_endpoint else otlp.OTLPSpanExporter()
+        exporter = (
+            otlp.OTLPSpanExporter(endpoint=settings.otlp_endpoint)
+            if settings.otlp_endpoint
+            else otlp.OTLPSpanExporter()
+        )
         provider.add_span_processor(export.BatchSpanProcessor(exporter))
     return provider
 
@@ -53,7 +58,9 @@ def build_provider(settings: TracingSection) -> Any:
 class Tracing:
     """Span factory for the service (request spans) and the engine (source spans)."""
 
-    def __init__(self, settings: TracingSection, redactor: Callable[[], Redactor], provider: Any = None) -> None:
+    def __init__(
+        self, settings: TracingSection, redactor: Callable[[], Redactor], provider: Any = None
+    ) -> None:
         self.settings = settings
         self.redactor = redactor
         self.provider = provider if provider is not None else build_provider(settings)
@@ -62,8 +69,12 @@ class Tracing:
         self.tracer = self.provider.get_tracer("orkestra", __version__)
 
     @contextmanager
-    def request_span(self, plan: EndpointPlan, data: RequestData, execution_id: str) -> Iterator[None]:
-        parent = self._propagate.extract(dict(data.headers)) if self.settings.accept_incoming else None
+    def request_span(
+        self, plan: EndpointPlan, data: RequestData, execution_id: str
+    ) -> Iterator[None]:
+        parent = (
+            self._propagate.extract(dict(data.headers)) if self.settings.accept_incoming else None
+        )
         attributes = {
             "http.request.method": data.method,
             "http.route": plan.route,
@@ -72,8 +83,12 @@ class Tracing:
             "orkestra.execution_id": execution_id,
         }
         with self.tracer.start_as_current_span(
-            f"{data.method} {plan.route}", context=parent, kind=self._trace.SpanKind.SERVER,
-            attributes=attributes, record_exception=False, set_status_on_exception=False,
+            f"{data.method} {plan.route}",
+            context=parent,
+            kind=self._trace.SpanKind.SERVER,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
         ) as span:
             try:
                 yield
@@ -86,7 +101,9 @@ class Tracing:
             span.set_attribute("http.response.status_code", 200)
 
     @contextmanager
-    def source_span(self, record: ExecutionRecord, node: SourceNode, run: SourceRun) -> Iterator[None]:
+    def source_span(
+        self, record: ExecutionRecord, node: SourceNode, run: SourceRun
+    ) -> Iterator[None]:
         """A child span around one source (its attempts, cache lookups, for_each items).
 
         A soft failure (`on_error: skip/default/fallback`) does not raise: the span's status is
@@ -98,8 +115,11 @@ class Tracing:
             "orkestra.execution_id": record.execution_id,
         }
         with self.tracer.start_as_current_span(
-            f"source {node.name}", kind=self._trace.SpanKind.CLIENT, attributes=attributes,
-            record_exception=False, set_status_on_exception=False,
+            f"source {node.name}",
+            kind=self._trace.SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
         ) as span:
             try:
                 yield
@@ -110,7 +130,11 @@ class Tracing:
                 span.set_attribute("orkestra.attempts", run.attempts)
                 span.set_attribute("orkestra.status", run.status)
                 if run.status in ("failed", "timed_out") and run.error:
-                    span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, self.redactor().text(run.error)))
+                    span.set_status(
+                        self._trace.Status(
+                            self._trace.StatusCode.ERROR, self.redactor().text(run.error)
+                        )
+                    )
 
     def current_headers(self) -> dict[str, str]:
         """The current span's context as W3C `traceparent` (and `tracestate`) headers."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -37,7 +38,9 @@ class Observability:
         from orkestra.reload import Reloader
 
         self.service = service
-        self.tracer_provider = tracer_provider  # tests pass an SDK provider with an in-memory exporter
+        self.tracer_provider = (
+            tracer_provider  # tests pass an SDK provider with an in-memory exporter
+        )
         self.metrics = Metrics(lambda: self.service.runtime.status())
         self.tracker: Tracker | None = None
         self.tracing: Tracing | None = None
@@ -54,10 +57,17 @@ class Observability:
         """Called (synchronously, as part of the swap) each time a config is put in service."""
         settings = runtime.settings
         logs.set_redactor(self.service.redactor)
-        if self.tracker is None or self.tracker.settings.model_dump() != settings.tracking.model_dump():
+        if (
+            self.tracker is None
+            or self.tracker.settings.model_dump() != settings.tracking.model_dump()
+        ):
             if self.tracker is not None:
                 self._closing.append(self.tracker)
-            self.tracker = Tracker(settings.tracking, build_store(settings.tracking, runtime.config_dir), self.service.redactor)
+            self.tracker = Tracker(
+                settings.tracking,
+                build_store(settings.tracking, runtime.config_dir),
+                self.service.redactor,
+            )
         else:
             self.tracker.redactor = self.service.redactor
         tracing = settings.tracing
@@ -72,7 +82,9 @@ class Observability:
         from orkestra.reload import admin_router
 
         router = APIRouter(tags=["orkestra"])
-        router.add_api_route("/metrics", self.render_metrics, methods=["GET"], include_in_schema=False)
+        router.add_api_route(
+            "/metrics", self.render_metrics, methods=["GET"], include_in_schema=False
+        )
         return [router, tracking_router(), admin_router()]
 
     async def render_metrics(self, request: Request) -> Response:

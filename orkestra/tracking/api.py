@@ -1,9 +1,9 @@
 """The executions API and the timeline page.
 
-    GET /executions                  recent executions, newest first (?domain, ?endpoint, ?status,
-                                     ?limit, ?offset); `total` counts every match
-    GET /executions/{execution_id}   one execution with its per-source record
-    GET /timeline                    the page (self-contained HTML; it reads the two routes above)
+GET /executions                  recent executions, newest first (?domain, ?endpoint, ?status,
+                                 ?limit, ?offset); `total` counts every match
+GET /executions/{execution_id}   one execution with its per-source record
+GET /timeline                    the page (self-contained HTML; it reads the two routes above)
 """
 
 from __future__ import annotations
@@ -41,7 +41,12 @@ async def list_executions(
 ) -> dict[str, Any]:
     """Recent executions, newest first; each without its sources' payloads."""
     page, total = await _tracker(request).list(StoreQuery(domain, endpoint, status, limit, offset))
-    return {"total": total, "limit": limit, "offset": offset, "executions": [_summary(r) for r in page]}
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "executions": [_summary(r) for r in page],
+    }
 
 
 async def get_execution(request: Request, execution_id: str) -> Any:
@@ -68,7 +73,10 @@ def tracking_router() -> APIRouter:
     guarded = [Depends(require_admin)]
     router.add_api_route("/executions", list_executions, methods=["GET"], dependencies=guarded)
     router.add_api_route(
-        "/executions/{execution_id}", get_execution, methods=["GET"], dependencies=guarded,
+        "/executions/{execution_id}",
+        get_execution,
+        methods=["GET"],
+        dependencies=guarded,
         responses={404: {"description": "Unknown or expired execution"}},
     )
     router.add_api_route("/timeline", timeline_page, methods=["GET"], include_in_schema=False)

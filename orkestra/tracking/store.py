@@ -109,7 +109,14 @@ class SqliteStore(ExecutionStore):
 
     def _add(self, records: list[Record]) -> None:
         rows = [
-            (r["execution_id"], r["started_at"], r["domain"], r["endpoint"], r["status"], orjson.dumps(r))
+            (
+                r["execution_id"],
+                r["started_at"],
+                r["domain"],
+                r["endpoint"],
+                r["status"],
+                orjson.dumps(r),
+            )
             for r in records
         ]
         with self._conn:
@@ -137,7 +144,9 @@ class SqliteStore(ExecutionStore):
                 where.append(f"{column} = ?")
                 args.append(value)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        total = self._conn.execute(f"SELECT COUNT(*) FROM orkestra_executions{clause}", args).fetchone()[0]
+        total = self._conn.execute(
+            f"SELECT COUNT(*) FROM orkestra_executions{clause}", args
+        ).fetchone()[0]
         rows = self._conn.execute(
             f"SELECT record FROM orkestra_executions{clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
             [*args, query.limit, query.offset],

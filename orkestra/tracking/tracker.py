@@ -14,7 +14,14 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orkestra.tracking.store import ExecutionStore, MemoryStore, Query, Record, RedisStore, SqliteStore
+from orkestra.tracking.store import (
+    ExecutionStore,
+    MemoryStore,
+    Query,
+    Record,
+    RedisStore,
+    SqliteStore,
+)
 
 if TYPE_CHECKING:
     from orkestra.config.models import TrackingSection
@@ -34,12 +41,18 @@ def build_store(settings: TrackingSection, config_dir: Path) -> ExecutionStore:
             path = config_dir / path
         return SqliteStore(path, settings.max_records)
     if settings.store == "redis":
-        return RedisStore(settings.redis_url or "redis://127.0.0.1:6379/0", settings.redis_prefix, settings.max_records)
+        return RedisStore(
+            settings.redis_url or "redis://127.0.0.1:6379/0",
+            settings.redis_prefix,
+            settings.max_records,
+        )
     return MemoryStore(settings.max_records)
 
 
 class Tracker:
-    def __init__(self, settings: TrackingSection, store: ExecutionStore, redactor: Redactor) -> None:
+    def __init__(
+        self, settings: TrackingSection, store: ExecutionStore, redactor: Redactor
+    ) -> None:
         self.settings = settings
         self.store = store
         self.redactor = redactor
@@ -69,9 +82,13 @@ class Tracker:
                 batch, self._pending = self._pending[:_BATCH], self._pending[_BATCH:]
                 try:
                     await self.store.add(batch)
-                except Exception as exc:  # a store outage loses records, never requests
-                    log.warning("execution store %s: %d record(s) not written: %s",
-                                type(self.store).__name__, len(batch), self.redactor.text(str(exc)))
+                except Exception as exc:  # noqa: BLE001 - a store outage loses records, never requests
+                    log.warning(
+                        "execution store %s: %d record(s) not written: %s",
+                        type(self.store).__name__,
+                        len(batch),
+                        self.redactor.text(str(exc)),
+                    )
 
     async def get(self, execution_id: str) -> Record | None:
         await self.flush()

@@ -21,7 +21,7 @@ def files(root: Path) -> dict[str, str]:
         "database.yaml": f"""
             database:
               sources:
-                default: {{connection_string: "sqlite:///{root / 'metrics.db'}"}}
+                default: {{connection_string: "sqlite:///{root / "metrics.db"}"}}
               operations:
                 one: {{query: "SELECT 1 AS one", result: one}}
             """,
@@ -31,7 +31,7 @@ def files(root: Path) -> dict[str, str]:
                 iris:
                   models:
                     default:
-                      source: {{type: local_artifact, path: "{root / 'iris.skops'}"}}
+                      source: {{type: local_artifact, path: "{root / "iris.skops"}"}}
             """,
         "integrations/memory.yaml": """
             memory:
@@ -81,7 +81,9 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     return out
 
 
-def value(found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+def value(
+    found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
     """The sum over samples of `name` whose labels include `labels`."""
     want = set(labels.items())
     return sum(v for (n, ls), v in found.items() if n == name and want <= ls)
@@ -102,15 +104,38 @@ def test_counters_match_requests_sent(server: LiveServer) -> None:
         assert value(found, "orkestra_requests_total", endpoint=endpoint) == count
         assert value(found, "orkestra_request_duration_seconds_count", endpoint=endpoint) == count
     assert value(found, "orkestra_requests_total") == sum(sent.values())
-    assert value(found, "orkestra_requests_total", endpoint="hard", code="502", status="failed") == 2
-    assert value(found, "orkestra_requests_total", endpoint="soft", code="200", status="partial") == 3
-    assert value(found, "orkestra_source_errors_total", endpoint="soft", source="flaky", status="failed") == 3
+    assert (
+        value(found, "orkestra_requests_total", endpoint="hard", code="502", status="failed") == 2
+    )
+    assert (
+        value(found, "orkestra_requests_total", endpoint="soft", code="200", status="partial") == 3
+    )
+    assert (
+        value(
+            found, "orkestra_source_errors_total", endpoint="soft", source="flaky", status="failed"
+        )
+        == 3
+    )
     assert value(found, "orkestra_source_errors_total", endpoint="hard", source="broken") == 2
     assert value(found, "orkestra_source_errors_total", endpoint="ok") == 0
-    assert value(found, "orkestra_source_duration_seconds_count", endpoint="db", source="row", type="database") == 4
+    assert (
+        value(
+            found,
+            "orkestra_source_duration_seconds_count",
+            endpoint="db",
+            source="row",
+            type="database",
+        )
+        == 4
+    )
     # bucket counts are cumulative: the +Inf bucket holds every observation
     assert value(found, "orkestra_request_duration_seconds_bucket", endpoint="ok", le="+Inf") == 7
 
     assert value(found, "orkestra_component_state", type="ml", state="ready") == 1
-    assert value(found, "orkestra_component_state", type="database", component="default", state="ready") == 1
+    assert (
+        value(
+            found, "orkestra_component_state", type="database", component="default", state="ready"
+        )
+        == 1
+    )
     assert value(found, "orkestra_component_state", type="ml", state="failed") == 0

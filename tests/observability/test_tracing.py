@@ -81,8 +81,12 @@ def exporter() -> InMemorySpanExporter:
 
 
 @pytest.fixture
-async def client(tmp_path: Path, http_backend: HttpBackend, exporter: InMemorySpanExporter,
-                 monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    tmp_path: Path,
+    http_backend: HttpBackend,
+    exporter: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("PARTNER_TOKEN", TOKEN)
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -103,7 +107,11 @@ async def test_request_and_source_spans_with_propagation(
     resp = await client.get("/orchestrator/t/fan")
     assert resp.status_code == 200
     spans = by_name(exporter.get_finished_spans())
-    request, local, remote = spans["GET /orchestrator/t/fan"], spans["source local"], spans["source remote"]
+    request, local, remote = (
+        spans["GET /orchestrator/t/fan"],
+        spans["source local"],
+        spans["source remote"],
+    )
     assert request.kind == SpanKind.SERVER and request.parent is None
     assert request.attributes["orkestra.execution_id"] == resp.headers["x-orkestra-execution-id"]
     assert request.attributes["http.response.status_code"] == 200
@@ -111,13 +119,20 @@ async def test_request_and_source_spans_with_propagation(
         assert source.kind == SpanKind.CLIENT
         assert source.parent is not None and source.parent.span_id == request.context.span_id
         assert source.context.trace_id == request.context.trace_id
-    assert remote.attributes["orkestra.source.type"] == "api" and remote.attributes["orkestra.attempts"] == 1
+    assert (
+        remote.attributes["orkestra.source.type"] == "api"
+        and remote.attributes["orkestra.attempts"] == 1
+    )
     assert remote.start_time >= local.end_time  # remote references $local: it waited
 
     # the backend saw the remote source's span as its parent
     traceparent = http_backend.last().headers["traceparent"]
     version, trace_id, parent_id, _flags = traceparent.split("-")
-    assert (version, trace_id, parent_id) == ("00", f"{request.context.trace_id:032x}", f"{remote.context.span_id:016x}")
+    assert (version, trace_id, parent_id) == (
+        "00",
+        f"{request.context.trace_id:032x}",
+        f"{remote.context.span_id:016x}",
+    )
 
 
 async def test_model_call_carries_the_trace(
@@ -128,32 +143,56 @@ async def test_model_call_carries_the_trace(
     model = by_name(exporter.get_finished_spans())["source model"]
     assert http_backend.last().path == "/echo/predict"
     _v, trace_id, parent_id, _f = http_backend.last().headers["traceparent"].split("-")
-    assert (trace_id, parent_id) == (f"{model.context.trace_id:032x}", f"{model.context.span_id:016x}")
+    assert (trace_id, parent_id) == (
+        f"{model.context.trace_id:032x}",
+        f"{model.context.span_id:016x}",
+    )
 
 
-async def test_incoming_traceparent_is_continued(client: httpx.AsyncClient, exporter: InMemorySpanExporter) -> None:
-    await client.get("/orchestrator/t/fan", headers={"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"})
+async def test_incoming_traceparent_is_continued(
+    client: httpx.AsyncClient, exporter: InMemorySpanExporter
+) -> None:
+    await client.get(
+        "/orchestrator/t/fan", headers={"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"}
+    )
     request = by_name(exporter.get_finished_spans())["GET /orchestrator/t/fan"]
     assert f"{request.context.trace_id:032x}" == CALLER_TRACE
     assert request.parent is not None and f"{request.parent.span_id:016x}" == CALLER_SPAN
 
 
-async def test_failure_is_an_error_span_without_secrets(client: httpx.AsyncClient, exporter: InMemorySpanExporter) -> None:
+async def test_failure_is_an_error_span_without_secrets(
+    client: httpx.AsyncClient, exporter: InMemorySpanExporter
+) -> None:
     resp = await client.get("/orchestrator/t/broken")
     assert resp.status_code == 502
     spans = by_name(exporter.get_finished_spans())
     request, remote = spans["GET /orchestrator/t/broken"], spans["source remote"]
-    assert remote.status.status_code == StatusCode.ERROR and "answered 500" in (remote.status.description or "")
+    assert remote.status.status_code == StatusCode.ERROR and "answered 500" in (
+        remote.status.description or ""
+    )
     assert request.status.status_code == StatusCode.ERROR
     assert request.attributes["http.response.status_code"] == 502
-    everything = repr([(s.name, dict(s.attributes or {}), s.status.description, [e.attributes for e in s.events])
-                       for s in exporter.get_finished_spans()])
+    everything = repr(
+        [
+            (
+                s.name,
+                dict(s.attributes or {}),
+                s.status.description,
+                [e.attributes for e in s.events],
+            )
+            for s in exporter.get_finished_spans()
+        ]
+    )
     assert TOKEN not in everything
-    assert not any(e.name == "exception" for s in exporter.get_finished_spans() for e in s.events)  # no stack traces
+    assert not any(
+        e.name == "exception" for s in exporter.get_finished_spans() for e in s.events
+    )  # no stack traces
 
 
 async def test_no_tracing_section_no_spans(tmp_path: Path, exporter: InMemorySpanExporter) -> None:
-    plain = {"domains/t.yaml": "domain_id: t\nendpoints:\n  d: {endpoint_type: direct, response: {ok: true}}\n"}
+    plain = {
+        "domains/t.yaml": "domain_id: t\nendpoints:\n  d: {endpoint_type: direct, response: {ok: true}}\n"
+    }
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     async with Orkestra(write_config(tmp_path, plain), tracer_provider=provider) as service:

@@ -56,58 +56,87 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = 15.0) -> An
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.parametrize(("text", "line"), [(BAD_EXPRESSION, 8), (BAD_YAML, None)], ids=["expression", "yaml"])
+@pytest.mark.parametrize(
+    ("text", "line"), [(BAD_EXPRESSION, 8), (BAD_YAML, None)], ids=["expression", "yaml"]
+)
 async def test_invalid_config_keeps_the_old_one(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str, line: int | None
 ) -> None:
     config = write_config(tmp_path, {"domains/shop.yaml": GOOD})
-    async with Orkestra(config) as service:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://t") as client:
-            write_config(tmp_path, {"domains/shop.yaml": text})
-            with caplog.at_level(logging.ERROR, logger="orkestra.reload"):
-                refused = await client.post("/admin/reload")
-            assert refused.status_code == 422
-            problem = refused.json()["problems"][0]
-            assert problem["file"] == "domains/shop.yaml"
-            if line is not None:
-                assert problem["line"] == line and problem["key"].endswith("data_sources[0].condition")
-            else:
-                assert isinstance(problem["line"], int)  # where the YAML parser gave up
-            where = f"domains/shop.yaml:{problem['line']}"
-            assert where in problem["text"]
-            assert any(where in r.getMessage() and "refused" in r.getMessage() for r in caplog.records)
+    async with (
+        Orkestra(config) as service,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service.app), base_url="http://t"
+        ) as client,
+    ):
+        write_config(tmp_path, {"domains/shop.yaml": text})
+        with caplog.at_level(logging.ERROR, logger="orkestra.reload"):
+            refused = await client.post("/admin/reload")
+        assert refused.status_code == 422
+        problem = refused.json()["problems"][0]
+        assert problem["file"] == "domains/shop.yaml"
+        if line is not None:
+            assert problem["line"] == line and problem["key"].endswith("data_sources[0].condition")
+        else:
+            assert isinstance(problem["line"], int)  # where the YAML parser gave up
+        where = f"domains/shop.yaml:{problem['line']}"
+        assert where in problem["text"]
+        assert any(where in r.getMessage() and "refused" in r.getMessage() for r in caplog.records)
 
-            # still serving the old config
-            assert (await client.get("/orchestrator/shop/hello")).json() == {"greeting": "hello"}
-            state = (await client.get("/admin/config")).json()
-            assert state["generation"] == 1
-            assert state["last_reload_error"]["problems"][0]["text"] == problem["text"]
+        # still serving the old config
+        assert (await client.get("/orchestrator/shop/hello")).json() == {"greeting": "hello"}
+        state = (await client.get("/admin/config")).json()
+        assert state["generation"] == 1
+        assert state["last_reload_error"]["problems"][0]["text"] == problem["text"]
 
-            write_config(tmp_path, {"domains/shop.yaml": GOOD.replace('"hello"}', '"hi"}')})
-            assert (await client.post("/admin/reload")).status_code == 200
-            assert (await client.get("/orchestrator/shop/hello")).json() == {"greeting": "hi"}
-            state = (await client.get("/admin/config")).json()
-            assert state["generation"] == 2 and state["last_reload_error"] is None
+        write_config(tmp_path, {"domains/shop.yaml": GOOD.replace('"hello"}', '"hi"}')})
+        assert (await client.post("/admin/reload")).status_code == 200
+        assert (await client.get("/orchestrator/shop/hello")).json() == {"greeting": "hi"}
+        state = (await client.get("/admin/config")).json()
+        assert state["generation"] == 2 and state["last_reload_error"] is None
 
 
 def test_file_watcher_applies_and_refuses(tmp_path: Path) -> None:
-    config = write_config(tmp_path, {
-        "config.yaml": "reload:\n  watch: true\n  debounce: 0.05\n",
-        "domains/shop.yaml": GOOD,
-    })
-    with live_server(Orkestra(config).app) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+    config = write_config(
+        tmp_path,
+        {
+            "config.yaml": "reload:\n  watch: true\n  debounce: 0.05\n",
+            "domains/shop.yaml": GOOD,
+        },
+    )
+    with (
+        live_server(Orkestra(config).app) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
         assert client.get("/admin/config").json()["watching"] is True
-        added = GOOD + '  added:\n    method: get\n    endpoint_type: direct\n    response: {added: true}\n'
+        added = (
+            GOOD
+            + "  added:\n    method: get\n    endpoint_type: direct\n    response: {added: true}\n"
+        )
         (config / "domains" / "shop.yaml").write_text(added.lstrip("\n"))
-        eventually(lambda: client.get("/orchestrator/shop/added").status_code == 200, "the watcher to add /added")
+        eventually(
+            lambda: client.get("/orchestrator/shop/added").status_code == 200,
+            "the watcher to add /added",
+        )
 
         (config / "domains" / "shop.yaml").write_text(BAD_EXPRESSION.lstrip("\n"))
-        error = eventually(lambda: client.get("/admin/config").json()["last_reload_error"], "the refused reload")
+        error = eventually(
+            lambda: client.get("/admin/config").json()["last_reload_error"], "the refused reload"
+        )
         assert error["trigger"] == "file change"
-        assert error["problems"][0]["file"] == "domains/shop.yaml" and error["problems"][0]["line"] == 8
-        assert client.get("/orchestrator/shop/added").json() == {"added": True}  # the last good config serves
+        assert (
+            error["problems"][0]["file"] == "domains/shop.yaml"
+            and error["problems"][0]["line"] == 8
+        )
+        assert client.get("/orchestrator/shop/added").json() == {
+            "added": True
+        }  # the last good config serves
 
         (config / "domains" / "shop.yaml").write_text(GOOD.lstrip("\n"))
-        eventually(lambda: client.get("/orchestrator/shop/added").status_code == 404, "the fixed config")
+        eventually(
+            lambda: client.get("/orchestrator/shop/added").status_code == 404, "the fixed config"
+        )
         (config / "config.yaml").write_text("reload:\n  watch: false\n")
-        eventually(lambda: client.get("/admin/config").json()["watching"] is False, "the watcher to stop")
+        eventually(
+            lambda: client.get("/admin/config").json()["watching"] is False, "the watcher to stop"
+        )

@@ -36,7 +36,9 @@ def clear_events() -> None:
 async def test_unchanged_sources_are_kept_not_restarted(tmp_path: Path) -> None:
     config = write_config(tmp_path, files("v1", 0.0, SLOW + HI))
     async with Orkestra(config) as service:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://t")
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service.app), base_url="http://t"
+        )
         first = (await client.get("/orchestrator/app/slow")).json()
         write_config(tmp_path, files("v1", 0.0, SLOW + HI + NEW))  # only the domain changed
         outcome = await service.reload()
@@ -50,24 +52,36 @@ async def test_unchanged_sources_are_kept_not_restarted(tmp_path: Path) -> None:
 
 async def test_in_flight_requests_finish_on_their_config(tmp_path: Path) -> None:
     config = write_config(tmp_path, files("v1", 0.4, SLOW + HI))
-    async with Orkestra(config) as service:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://t") as client:
-            in_flight = asyncio.create_task(client.get("/orchestrator/app/slow"))
-            await asyncio.sleep(0.1)  # the request is inside the tracked source now
-            write_config(tmp_path, files("v2", 0.0, HI + NEW))  # slow removed, tracked changed, fresh added
-            outcome = await service.reload()
-            assert outcome["result"] == "applied" and outcome["started_sources"] == ["tracked"]
+    async with (
+        Orkestra(config) as service,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service.app), base_url="http://t"
+        ) as client,
+    ):
+        in_flight = asyncio.create_task(client.get("/orchestrator/app/slow"))
+        await asyncio.sleep(0.1)  # the request is inside the tracked source now
+        write_config(
+            tmp_path, files("v2", 0.0, HI + NEW)
+        )  # slow removed, tracked changed, fresh added
+        outcome = await service.reload()
+        assert outcome["result"] == "applied" and outcome["started_sources"] == ["tracked"]
 
-            assert (await client.get("/orchestrator/app/slow")).status_code == 404
-            assert (await client.get("/orchestrator/app/fresh")).json()["label"] == "v2"
-            old = await in_flight
-            assert old.status_code == 200 and old.json()["label"] == "v1"  # finished on the old config
-            await service.observability.reloader.drain()
+        assert (await client.get("/orchestrator/app/slow")).status_code == 404
+        assert (await client.get("/orchestrator/app/fresh")).json()["label"] == "v2"
+        old = await in_flight
+        assert old.status_code == 200 and old.json()["label"] == "v1"  # finished on the old config
+        await service.observability.reloader.drain()
 
-            paths = (await client.get("/openapi.json")).json()["paths"]
-            assert "/orchestrator/app/fresh" in paths and "/orchestrator/app/slow" not in paths
-            assert "/orchestrator/app/fresh" in (await client.get("/orchestrator/domains")).text
+        paths = (await client.get("/openapi.json")).json()["paths"]
+        assert "/orchestrator/app/fresh" in paths and "/orchestrator/app/slow" not in paths
+        assert "/orchestrator/app/fresh" in (await client.get("/orchestrator/domains")).text
     old_number, new_number = old.json()["instance"], (EVENTS[1][1])
     # the new one started before the swap; the old one closed only after its request was answered
-    assert EVENTS[:3] == [("start", old_number, "v1"), ("start", new_number, "v2"), ("close", old_number, "v1")]
-    assert EVENTS[3:] == [("close", new_number, "v2")]  # closed with the service; nothing runs twice
+    assert EVENTS[:3] == [
+        ("start", old_number, "v1"),
+        ("start", new_number, "v2"),
+        ("close", old_number, "v1"),
+    ]
+    assert EVENTS[3:] == [
+        ("close", new_number, "v2")
+    ]  # closed with the service; nothing runs twice

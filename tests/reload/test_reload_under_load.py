@@ -58,7 +58,9 @@ def version(k: int) -> dict[str, str]:
     }
 
 
-def load(url: str, path: str, stop: threading.Event, outcomes: Counter[str], failures: list[str]) -> None:
+def load(
+    url: str, path: str, stop: threading.Event, outcomes: Counter[str], failures: list[str]
+) -> None:
     deadline = time.monotonic() + MAX_SECONDS
     with httpx.Client(base_url=url, timeout=10) as client:
         for _ in range(MAX_REQUESTS_PER_THREAD):
@@ -70,7 +72,9 @@ def load(url: str, path: str, stop: threading.Event, outcomes: Counter[str], fai
                 failures.append(f"{path}: {type(exc).__name__}: {exc}")
                 continue
             outcomes[path] += 1
-            if resp.status_code != 200 or not (resp.json() == {"ok": True} or "label" in resp.json()):
+            if resp.status_code != 200 or not (
+                resp.json() == {"ok": True} or "label" in resp.json()
+            ):
                 failures.append(f"{path}: {resp.status_code} {resp.text[:200]}")
 
 
@@ -82,9 +86,17 @@ def test_twenty_reloads_under_load(tmp_path: Path) -> None:
         stop = threading.Event()
         outcomes: Counter[str] = Counter()
         failures: list[str] = []
-        paths = ["/orchestrator/live/stable", "/orchestrator/live/slow", "/orchestrator/live/stable"]
-        threads = [threading.Thread(target=load, args=(server.url, paths[i % len(paths)], stop, outcomes, failures))
-                   for i in range(LOAD_THREADS)]
+        paths = [
+            "/orchestrator/live/stable",
+            "/orchestrator/live/slow",
+            "/orchestrator/live/stable",
+        ]
+        threads = [
+            threading.Thread(
+                target=load, args=(server.url, paths[i % len(paths)], stop, outcomes, failures)
+            )
+            for i in range(LOAD_THREADS)
+        ]
         for thread in threads:
             thread.start()
         try:
@@ -100,7 +112,10 @@ def test_twenty_reloads_under_load(tmp_path: Path) -> None:
                     assert admin.get(f"/orchestrator/live/added_{k}").json() == {"added": k}
                     assert admin.get(f"/orchestrator/live/added_{k - 1}").status_code == 404
                     docs = admin.get("/openapi.json").json()["paths"]
-                    assert f"/orchestrator/live/added_{k}" in docs and f"/orchestrator/live/added_{k - 1}" not in docs
+                    assert (
+                        f"/orchestrator/live/added_{k}" in docs
+                        and f"/orchestrator/live/added_{k - 1}" not in docs
+                    )
                     # let the load run across this config before the next swap (bounded wait)
                     waited = time.monotonic() + 5
                     while sum(outcomes.values()) < before + 10 and time.monotonic() < waited:
@@ -110,10 +125,15 @@ def test_twenty_reloads_under_load(tmp_path: Path) -> None:
             for thread in threads:
                 thread.join(timeout=15)
         assert failures == []
-        assert outcomes["/orchestrator/live/stable"] >= 10 * RELOADS and outcomes["/orchestrator/live/slow"] >= RELOADS
+        assert (
+            outcomes["/orchestrator/live/stable"] >= 10 * RELOADS
+            and outcomes["/orchestrator/live/slow"] >= RELOADS
+        )
         state = httpx.get(f"{server.url}/admin/config", timeout=10).json()
         assert state["generation"] == RELOADS + 1 and state["last_reload_error"] is None
         server.call(service.observability.reloader.drain)
     starts = [n for event, n, _ in tracked_source.EVENTS if event == "start"]
     closes = [n for event, n, _ in tracked_source.EVENTS if event == "close"]
-    assert len(starts) == RELOADS + 1 and sorted(closes) == sorted(starts)  # each started once, all closed
+    assert len(starts) == RELOADS + 1 and sorted(closes) == sorted(
+        starts
+    )  # each started once, all closed

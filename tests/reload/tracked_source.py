@@ -32,12 +32,18 @@ class TrackedOperation(Operation):
 
     async def call(self, params: Any, ctx: CallContext) -> Any:
         if not self.owner.running:
-            raise SourceUnavailable(ctx.source_name, f"tracked instance {self.owner.number} is closed")
+            raise SourceUnavailable(
+                ctx.source_name, f"tracked instance {self.owner.number} is closed"
+            )
         section = self.owner.section
         assert isinstance(section, TrackedSection)
         await asyncio.sleep(section.delay)
-        if not self.owner.running:  # closed while a request was using it: the bug reloads must avoid
-            raise SourceUnavailable(ctx.source_name, f"tracked instance {self.owner.number} closed mid-call")
+        if (
+            not self.owner.running
+        ):  # closed while a request was using it: the bug reloads must avoid
+            raise SourceUnavailable(
+                ctx.source_name, f"tracked instance {self.owner.number} closed mid-call"
+            )
         return {"label": section.label, "instance": self.owner.number}
 
 

@@ -44,7 +44,9 @@ SECRET = "s3cr3t-card-0042"
 
 
 @asynccontextmanager
-async def serve(tmp_path: Path, config_yaml: str = "", **env: str) -> AsyncIterator[httpx.AsyncClient]:
+async def serve(
+    tmp_path: Path, config_yaml: str = "", **env: str
+) -> AsyncIterator[httpx.AsyncClient]:
     files = {"integrations/memory.yaml": MEMORY, "domains/shop.yaml": DOMAIN}
     if config_yaml:
         files["config.yaml"] = config_yaml
@@ -71,34 +73,63 @@ async def test_every_request_is_recorded_with_its_sources(tmp_path: Path) -> Non
         assert listing["total"] == 2
         newest, oldest = listing["executions"]
         assert newest["execution_id"] == failed.headers["x-orkestra-execution-id"]
-        assert (newest["endpoint"], newest["status"], newest["http_status"]) == ("broken", "failed", 502)
+        assert (newest["endpoint"], newest["status"], newest["http_status"]) == (
+            "broken",
+            "failed",
+            502,
+        )
         assert newest["failed_sources"] == ["payments"]
         assert oldest["execution_id"] == ok.headers["x-orkestra-execution-id"]
 
         record = (await client.get(f"/executions/{oldest['execution_id']}")).json()
         assert (record["domain"], record["endpoint"], record["route"], record["status"]) == (
-            "shop", "profile", "/orchestrator/shop/profile", "partial")
+            "shop",
+            "profile",
+            "/orchestrator/shop/profile",
+            "partial",
+        )
         sources = {s["name"]: s for s in record["sources"]}
         assert sources["customer"]["status"] == "ok" and sources["customer"]["attempts"] == 1
         assert sources["score"]["waited_for"] == ["customer"]
         # score waited for customer: it started once customer was done
-        assert sources["score"]["start_offset_ms"] >= sources["customer"]["start_offset_ms"] + sources["customer"]["duration_ms"] - 0.5
-        assert sources["extra"]["status"] == "failed" and sources["extra"]["error"] == "backend refused"
+        assert (
+            sources["score"]["start_offset_ms"]
+            >= sources["customer"]["start_offset_ms"] + sources["customer"]["duration_ms"] - 0.5
+        )
+        assert (
+            sources["extra"]["status"] == "failed"
+            and sources["extra"]["error"] == "backend refused"
+        )
         assert sources["customer"]["output_size"] > 0 and sources["customer"]["params_size"] > 0
-        assert "output" not in sources["customer"] and "params" not in sources["customer"]  # not kept by default
+        assert (
+            "output" not in sources["customer"] and "params" not in sources["customer"]
+        )  # not kept by default
 
         missing = await client.get("/executions/nope")
-        assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+        assert (
+            missing.status_code == 404
+            and missing.headers["content-type"] == "application/problem+json"
+        )
 
 
 async def test_filters_and_pagination(tmp_path: Path) -> None:
     async with serve(tmp_path) as client:
-        ids = [(await client.get("/orchestrator/shop/profile")).headers["x-orkestra-execution-id"] for _ in range(3)]
-        ids.append((await client.get("/orchestrator/shop/broken")).headers["x-orkestra-execution-id"])
+        ids = [
+            (await client.get("/orchestrator/shop/profile")).headers["x-orkestra-execution-id"]
+            for _ in range(3)
+        ]
+        ids.append(
+            (await client.get("/orchestrator/shop/broken")).headers["x-orkestra-execution-id"]
+        )
         failed = (await client.get("/executions", params={"status": "failed"})).json()
         assert [e["execution_id"] for e in failed["executions"]] == [ids[3]]
-        page = (await client.get("/executions", params={"endpoint": "profile", "limit": 2, "offset": 1})).json()
-        assert page["total"] == 3 and [e["execution_id"] for e in page["executions"]] == [ids[1], ids[0]]
+        page = (
+            await client.get("/executions", params={"endpoint": "profile", "limit": 2, "offset": 1})
+        ).json()
+        assert page["total"] == 3 and [e["execution_id"] for e in page["executions"]] == [
+            ids[1],
+            ids[0],
+        ]
         assert (await client.get("/executions", params={"domain": "other"})).json()["total"] == 0
         assert (await client.get("/executions", params={"limit": 0})).status_code == 422
 
@@ -124,7 +155,9 @@ async def test_debug_needs_allow_debug(tmp_path: Path) -> None:
         assert [s["name"] for s in debug["execution"]["sources"]] == ["customer", "score", "extra"]
 
 
-async def test_admin_token_guards_the_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_admin_token_guards_the_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ADMIN_TOKEN", "adm-7d1e0c55aa")
     async with serve(tmp_path, "admin:\n  token: ${ADMIN_TOKEN}\n") as client:
         await client.get("/orchestrator/shop/profile")
@@ -144,7 +177,9 @@ async def test_auth_without_admin_token_closes_the_records(tmp_path: Path) -> No
 
 
 async def test_sqlite_store_outlives_the_service(tmp_path: Path) -> None:
-    config = f"tracking:\n  store: sqlite\n  path: {tmp_path / 'records.sqlite3'}\n  max_records: 50\n"
+    config = (
+        f"tracking:\n  store: sqlite\n  path: {tmp_path / 'records.sqlite3'}\n  max_records: 50\n"
+    )
     async with serve(tmp_path, config) as client:
         first = (await client.get("/orchestrator/shop/profile")).headers["x-orkestra-execution-id"]
         assert (await client.get(f"/executions/{first}")).status_code == 200  # readable right away

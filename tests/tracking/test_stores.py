@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from orkestra.tracking.store import ExecutionStore, MemoryStore, Query, Record, RedisStore, SqliteStore
+from orkestra.tracking.store import (
+    ExecutionStore,
+    MemoryStore,
+    Query,
+    Record,
+    RedisStore,
+    SqliteStore,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -69,7 +76,14 @@ async def test_bounded_newest_first(make_store: StoreFactory) -> None:
 
 async def test_filters_and_pages(make_store: StoreFactory) -> None:
     store = make_store(100)
-    await store.add([record(i, endpoint="order" if i % 2 else "quote", status="failed" if i % 3 == 0 else "ok") for i in range(12)])
+    await store.add(
+        [
+            record(
+                i, endpoint="order" if i % 2 else "quote", status="failed" if i % 3 == 0 else "ok"
+            )
+            for i in range(12)
+        ]
+    )
     page, total = await store.list(Query(endpoint="order", limit=2, offset=1))
     odd = [f"exec-{i:04d}" for i in range(11, -1, -1) if i % 2]
     assert total == len(odd)

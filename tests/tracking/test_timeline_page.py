@@ -4,6 +4,7 @@ Screenshots are kept in test-artifacts/."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,9 @@ CHROMIUM = shutil.which("chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SECRET = "tok-timeline-5ec7e7"
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian chromium: scripts/chromium-up.sh")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="needs Debian chromium: scripts/chromium-up.sh"
+)
 
 FILES = {
     "integrations/memory.yaml": """
@@ -79,8 +82,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"]
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         yield chromium
@@ -93,11 +103,17 @@ def bars(page: Any, execution_id: str) -> dict[str, dict[str, float]]:
     for bar in page.query_selector_all(f'.waterfall[data-execution="{execution_id}"] .bar'):
         box = bar.bounding_box()
         assert box is not None
-        found[bar.get_attribute("data-source")] = {"left": box["x"], "right": box["x"] + box["width"], "width": box["width"]}
+        found[bar.get_attribute("data-source")] = {
+            "left": box["x"],
+            "right": box["x"] + box["width"],
+            "width": box["width"],
+        }
     return found
 
 
-def open_execution(browser: Any, server: LiveServer, path: str, shot: str) -> tuple[Any, dict[str, dict[str, float]], str]:
+def open_execution(
+    browser: Any, server: LiveServer, path: str, shot: str
+) -> tuple[Any, dict[str, dict[str, float]], str]:
     resp = httpx.get(f"{server.url}{path}", timeout=10)
     execution_id = resp.headers["x-orkestra-execution-id"]
     page = browser.new_page(viewport={"width": 1280, "height": 560})
@@ -109,7 +125,9 @@ def open_execution(browser: Any, server: LiveServer, path: str, shot: str) -> tu
 
 
 def test_parallel_sources_draw_overlapping_bars(browser: Any, server: LiveServer) -> None:
-    page, found, _ = open_execution(browser, server, "/orchestrator/board/parallel", "timeline-parallel.png")
+    page, found, _ = open_execution(
+        browser, server, "/orchestrator/board/parallel", "timeline-parallel.png"
+    )
     assert set(found) == {"alpha", "beta", "gamma"}
     latest_start = max(b["left"] for b in found.values())
     earliest_end = min(b["right"] for b in found.values())
@@ -121,12 +139,16 @@ def test_parallel_sources_draw_overlapping_bars(browser: Any, server: LiveServer
 
 
 def test_chain_draws_bars_in_sequence(browser: Any, server: LiveServer) -> None:
-    page, found, execution_id = open_execution(browser, server, "/orchestrator/board/chain", "timeline-chain.png")
+    page, found, execution_id = open_execution(
+        browser, server, "/orchestrator/board/chain", "timeline-chain.png"
+    )
     order = ["first", "second", "third", "audit"]
     assert set(found) == set(order)
-    for before, after in zip(order, order[1:]):
+    for before, after in itertools.pairwise(order):
         assert found[after]["left"] >= found[before]["right"] - 2, (before, after, found)
-    audit = page.query_selector(f'.waterfall[data-execution="{execution_id}"] .bar[data-source="audit"]')
+    audit = page.query_selector(
+        f'.waterfall[data-execution="{execution_id}"] .bar[data-source="audit"]'
+    )
     assert audit is not None and audit.get_attribute("data-status") == "failed"
     assert "refused by backend" in audit.inner_text()
     page.close()
@@ -136,16 +158,24 @@ def test_list_refreshes_as_requests_arrive(browser: Any, server: LiveServer) -> 
     page = browser.new_page()
     page.goto(f"{server.url}/timeline")
     page.wait_for_selector("body[data-ready=true]", timeout=10_000)
-    new_id = httpx.get(f"{server.url}/orchestrator/board/parallel", timeout=10).headers["x-orkestra-execution-id"]
-    page.wait_for_selector(f'#list tr[data-execution="{new_id}"]', timeout=10_000)  # polled, no reload
-    page.wait_for_selector(f'.waterfall[data-execution="{new_id}"]', timeout=10_000)  # follows the newest
+    new_id = httpx.get(f"{server.url}/orchestrator/board/parallel", timeout=10).headers[
+        "x-orkestra-execution-id"
+    ]
+    page.wait_for_selector(
+        f'#list tr[data-execution="{new_id}"]', timeout=10_000
+    )  # polled, no reload
+    page.wait_for_selector(
+        f'.waterfall[data-execution="{new_id}"]', timeout=10_000
+    )  # follows the newest
     page.close()
 
 
 def test_secret_header_never_reaches_the_page(browser: Any, server: LiveServer) -> None:
     failed = httpx.get(f"{server.url}/orchestrator/board/partner", timeout=10)
     assert failed.status_code in (502, 504)
-    page, _found, execution_id = open_execution(browser, server, "/orchestrator/board/partner", "timeline-failed.png")
+    page, _found, execution_id = open_execution(
+        browser, server, "/orchestrator/board/partner", "timeline-failed.png"
+    )
     content = page.content()
     assert execution_id in content and "remote" in content
     assert SECRET not in content
