@@ -53,6 +53,12 @@ def test_iris_example_predictions_match_the_model() -> None:
         compare = results[f"compare/{flower}"]
         assert compare["predicted"] == expected and compare["actual"] == flowers.loc[flower, "species"]
         assert compare["correct"] == (expected == flowers.loc[flower, "species"])
+    for flower in module.FEAST_FLOWERS:
+        row = flowers.loc[[flower], ["sepal_length", "sepal_width", "petal_length", "petal_width"]]
+        served = results[f"predict_from_features/{flower}"]
+        assert served["species"] == model.predict(row)[0]
+        assert served["probabilities"] == pytest.approx(dict(zip(model.classes_, model.predict_proba(row)[0])))
+        assert served["features_from"] == ("feast" if flower <= module.IN_FEAST else "database")
 
 
 def test_model_scoring_example_runs_the_brief_verbatim() -> None:
