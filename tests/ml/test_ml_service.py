@@ -157,3 +157,11 @@ async def test_ready_lists_models_and_a_failed_model_is_a_503_for_its_endpoint_o
     assert "credit_model/broken" in failed.text and "Traceback" not in failed.text
     ok = await client.get("/orchestrator/model_scoring/predict/1")  # ... yet the rest serves
     assert ok.status_code == 200
+
+
+async def test_an_unknown_customer_is_a_422_naming_the_missing_features(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/orchestrator/model_scoring/predict/999")
+    assert response.status_code == 422, response.text
+    assert "credit_score" in response.text and "income" in response.text
