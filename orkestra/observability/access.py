@@ -1,37 +1,39 @@
-"""Who may use Orkestra's operational routes (executions, timeline data, admin).
+"""Who may use Orkestra's operational routes (executions, the timeline's data, /admin/*).
 
-With `admin.token` set, they need `Authorization: Bearer <token>`. Without it they are open unless
-`auth:` is configured, in which case they are refused: a service that protects its endpoints must
-not leave reload and execution payloads open by omission.
+- `admin.token` set and sent as `Authorization: Bearer <token>`: allowed (an operator's token that
+  works whether or not `auth:` is configured).
+- `auth:` configured: the security module decides (orkestra.security.admin.require_admin: an
+  authenticated caller with the admin scope), 401/403 otherwise.
+- `admin.token` set, no `auth:`: the token is required (401).
+- neither: open, as every other route of an unauthenticated service is.
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
 
-if TYPE_CHECKING:
-    from orkestra.config.models import GlobalConfig
 
-
-def check_admin(settings: GlobalConfig, authorization: str | None) -> None:
-    """Raise HTTPException 401/403 unless the caller may use the operational routes."""
-    token = settings.admin.token
-    if token:
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode(), token.encode()
-        ):
-            raise HTTPException(
-                401, "a valid admin bearer token is required", {"WWW-Authenticate": "Bearer"}
-            )
-        return
-    if settings.auth is not None:
-        raise HTTPException(403, "auth is configured: set admin.token to use the admin routes")
+def token_matches(authorization: str | None, token: str) -> bool:
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
 
 
 async def require_admin(request: Request) -> None:
-    """FastAPI dependency over `check_admin`, with the settings of the app serving the request."""
-    check_admin(request.app.state.service.settings, request.headers.get("authorization"))
+    """FastAPI dependency of the operational routers."""
+    token = request.app.state.service.settings.admin.token
+    if token and token_matches(request.headers.get("authorization"), token):
+        return
+    security = getattr(request.app.state, "security", None)
+    if security is not None and security.auth_on:
+        from orkestra.security.admin import require_admin as require_admin_scope
+
+        await require_admin_scope(request)
+        return
+    if token:
+        raise HTTPException(
+            401, "a valid admin bearer token is required", {"WWW-Authenticate": "Bearer"}
+        )

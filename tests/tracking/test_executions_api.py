@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -170,10 +171,29 @@ async def test_admin_token_guards_the_records(
         assert (await client.get("/timeline")).status_code == 200  # the page holds no data
 
 
-async def test_auth_without_admin_token_closes_the_records(tmp_path: Path) -> None:
-    async with serve(tmp_path, "auth:\n  type: api_key\n") as client:
-        assert (await client.get("/executions")).status_code == 403
-        assert (await client.get("/admin/config")).status_code == 403
+async def test_with_auth_the_admin_scope_or_the_admin_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = {"ADMIN_KEY": "admin-key-0123456789abcdef", "READER_KEY": "reader-key-0123456789abcdef"}
+    for name, value in keys.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ADMIN_TOKEN", "adm-token-77aa")
+    config = """
+        auth:
+          api_keys:
+            - {name: ops, key: "${ADMIN_KEY}", scopes: [admin]}
+            - {name: app, key: "${READER_KEY}", scopes: [shop]}
+        admin:
+          token: ${ADMIN_TOKEN}
+        """
+    async with serve(tmp_path, textwrap.dedent(config)) as client:
+        assert (await client.get("/executions")).status_code == 401
+        reader = await client.get("/executions", headers={"X-API-Key": keys["READER_KEY"]})
+        assert reader.status_code == 403
+        admin = await client.get("/admin/config", headers={"X-API-Key": keys["ADMIN_KEY"]})
+        assert admin.status_code == 200
+        token = await client.get("/executions", headers={"Authorization": "Bearer adm-token-77aa"})
+        assert token.status_code == 200
 
 
 async def test_sqlite_store_outlives_the_service(tmp_path: Path) -> None:
