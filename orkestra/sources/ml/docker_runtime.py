@@ -28,15 +28,13 @@ from typing import Any
 
 from orkestra.errors import SourceUnavailable
 from orkestra.extras import require
-from orkestra.http_client import HttpTransportError, shared_client
-from orkestra.sources.ml.process_runtime import mask
 from orkestra.sources.ml.runtime import ModelRuntime
+from orkestra.sources.ml.runtimes import answers_health_check, mask
 
 log = logging.getLogger("orkestra.ml.docker")
 
 MANAGED_LABEL = "org.orkestra.managed"
 MODEL_LABEL = "org.orkestra.model"
-_HEALTH_TIMEOUT = 2.0
 _PORT_WAIT_STEPS = 50  # x 0.1 s: how long a started container may take to publish its port
 _PULL_POLICIES = {
     "always": "always",
@@ -259,12 +257,9 @@ class DockerRuntime(ModelRuntime):
     async def healthy(self) -> bool:
         if self._port is None:
             return False
-        url = f"http://127.0.0.1:{self._port}{self.settings.health_path}"
-        try:
-            response = await shared_client().request("GET", url, timeout=_HEALTH_TIMEOUT)
-        except HttpTransportError:
-            return False
-        return 200 <= response.status < 300
+        return await answers_health_check(
+            f"http://127.0.0.1:{self._port}{self.settings.health_path}"
+        )
 
     async def alive(self) -> bool:
         if self._container is None:

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from orkestra.errors import SourceUnavailable
 from orkestra.extras import require
 from orkestra.sources.ml.docker_runtime import DockerRuntime, PullProgress
-from orkestra.sources.ml.process_runtime import mask
+from orkestra.sources.ml.runtimes import mask
 
 log = logging.getLogger("orkestra.ml.ecr")
 
