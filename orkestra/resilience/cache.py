@@ -47,6 +47,7 @@ class MemoryCache:
         self.max_entries = max_entries
         self.clock = clock
         self.entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self.writes = 0
 
     async def get(self, key: str) -> Any:
         entry = self.entries.get(key)
@@ -60,8 +61,13 @@ class MemoryCache:
         return value
 
     async def set(self, key: str, value: Any, ttl: float) -> None:
-        self.entries[key] = (self.clock() + ttl, value)
+        now = self.clock()
+        self.entries[key] = (now + ttl, value)
         self.entries.move_to_end(key)
+        self.writes += 1
+        if self.writes % 1000 == 0:  # amortized sweep: keys never read again still expire
+            for stale in [k for k, (expires, _) in self.entries.items() if expires <= now]:
+                del self.entries[stale]
         while len(self.entries) > self.max_entries:
             self.entries.popitem(last=False)
 

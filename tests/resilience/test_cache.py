@@ -129,3 +129,13 @@ def test_bad_cache_key_is_a_config_error(tmp_path: Path, key: str) -> None:
     body = body.replace("backend: memory}", f"backend: memory, key: \"{key}\"}}")
     with pytest.raises(ConfigError, match=r"d\.yaml:\d+ endpoints\.get\.data_sources\[0\]\.cache\.key"):
         scripted_service(tmp_path, body)
+
+
+async def test_memory_cache_sweeps_expired_keys_nobody_reads() -> None:
+    now = [0.0]
+    cache = MemoryCache(max_entries=100_000, clock=lambda: now[0])
+    for i in range(999):
+        await cache.set(f"old{i}", i, 1)
+    now[0] = 5.0
+    await cache.set("fresh", 1, 60)  # the 1000th write sweeps
+    assert list(cache.entries) == ["fresh"]
