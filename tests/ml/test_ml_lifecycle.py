@@ -143,6 +143,34 @@ def test_config_mistakes_are_reported_clearly(source: dict[str, Any], expected: 
     assert expected in str(info.value)
 
 
+def test_environment_and_header_values_written_as_numbers_are_text() -> None:
+    section = MLSection.model_validate(
+        {
+            "sources": {
+                "s": {
+                    "base_url": "http://x",
+                    "models": {
+                        "m": {
+                            "headers": {"X-Version": 2},
+                            "source": {
+                                "type": "docker",
+                                "image": "i",
+                                "environment": {"WORKERS": 2, "DEBUG": True},
+                            },
+                        }
+                    },
+                }
+            }
+        }
+    )
+    model = section.sources["s"].models["m"]
+    assert model.headers == {"X-Version": "2"}
+    assert model.source is not None and model.source.environment == {
+        "WORKERS": "2",
+        "DEBUG": "true",
+    }
+
+
 async def test_a_bad_outputs_expression_names_its_config_path(
     make_ml: MakeML, http_backend: HttpBackend
 ) -> None:

@@ -13,9 +13,19 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from orkestra.sources.base import SectionModel
+
+
+def _scalar_text(value: object) -> object:
+    """YAML reads `WORKERS: 2` or `DEBUG: true` as numbers/booleans; environments and headers are text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, (int, float)) else value
+
+
+Text = Annotated[str, BeforeValidator(_scalar_text)]
 
 V2_DATATYPES = ("BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "FP16", "FP32", "FP64", "BYTES")
 
@@ -33,7 +43,7 @@ class LocalArtifactSource(SectionModel):
     startup_command: str | list[str] | None = None
     host: str = "127.0.0.1"
     port: int | None = Field(None, ge=1, le=65535)  # None: a free port, passed as {port} / $PORT
-    environment: dict[str, str] = Field(default_factory=dict)
+    environment: dict[str, Text] = Field(default_factory=dict)
     health_path: str | None = None  # default: /health (json) or /v2/health/ready (v2)
     cwd: str | None = None  # default: the project root
     stop_timeout: float = Field(10.0, ge=0)  # seconds between SIGTERM and SIGKILL
@@ -69,7 +79,7 @@ class DockerSource(SectionModel):
     pull: Literal["always", "missing", "never"] | bool = "missing"
     host_port: int | None = Field(None, ge=1, le=65535)
     container_port: int = Field(8080, ge=1, le=65535)
-    environment: dict[str, str] = Field(default_factory=dict)
+    environment: dict[str, Text] = Field(default_factory=dict)
     volumes: dict[str, Any] | list[str] = Field(default_factory=dict)
     health_path: str | None = None
 
@@ -91,7 +101,7 @@ class ModelSpec(SectionModel):
     endpoint: str | None = None  # default: /predict (json) or /v2/models/{model_name}/infer (v2)
     method: Literal["get", "post", "put", "GET", "POST", "PUT"] = "post"
     timeout: float = Field(10.0, gt=0)
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, Text] = Field(default_factory=dict)
     protocol: Literal["json", "v2"] = "json"
     model_name: str | None = None  # v2: the served model's name; default: this model's key
     input_name: str | None = (
