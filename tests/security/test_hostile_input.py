@@ -112,7 +112,7 @@ async def test_ssrf_corpus_never_leaves_the_configured_host(
         assert all(r.path.startswith(("/echo/v1/items/", "/redirect")) for r in http_backend.received)
 
 
-class http_backend_attacker:  # noqa: N801  a context manager named for what it plays
+class http_backend_attacker:
     def __enter__(self) -> HttpBackend:
         self.cm = http_backend()
         return self.cm.__enter__()
