@@ -46,14 +46,25 @@ class ConfigError(OrkestraError):
 
 
 class ExpressionError(OrkestraError):
-    """A syntax error in an expression; `position` is the 0-based offset in the source text."""
+    """A syntax error in an expression; `position` is the 0-based offset in the source text,
+    `key_path` where the expression sits inside a template (outermost key first)."""
+
+    MAX_QUOTED = 120  # long expressions are quoted around the error, not whole
 
     def __init__(self, message: str, text: str = "", position: int | None = None) -> None:
         self.message = message
         self.text = text
         self.position = position
-        detail = f" at column {position + 1} of {text!r}" if position is not None else ""
+        self.key_path: tuple[str | int, ...] = ()
+        detail = f" at column {position + 1} of {_excerpt(text, position, self.MAX_QUOTED)!r}" if position is not None else ""
         super().__init__(f"{message}{detail}")
+
+
+def _excerpt(text: str, position: int, width: int) -> str:
+    if len(text) <= width:
+        return text
+    start = max(0, min(position - width // 2, len(text) - width))
+    return ("..." if start else "") + text[start : start + width] + ("..." if start + width < len(text) else "")
 
 
 class BindError(OrkestraError):

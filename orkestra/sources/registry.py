@@ -6,9 +6,9 @@ types come from `register_source_type`, a dotted path, or the `orkestra.sources`
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import entry_points
 
+from orkestra.plugins import import_object
 from orkestra.sources.base import SourceType
 
 _BUILTIN: dict[str, str] = {
@@ -28,19 +28,6 @@ def register_source_type(cls: type[SourceType], name: str | None = None) -> type
     """Register a SourceType subclass under `name` (default: its `type_name`). Usable as a decorator."""
     _registered[name or cls.type_name] = cls
     return cls
-
-
-def import_object(dotted: str) -> object:
-    """Import `package.module:attribute` (or `package.module.attribute`)."""
-    module_name, sep, attr = dotted.partition(":")
-    if not sep:
-        module_name, _, attr = dotted.rpartition(".")
-    if not module_name or not attr:
-        raise ImportError(f"'{dotted}' is not of the form 'package.module:name'")
-    obj: object = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def _load_entry_points() -> None:

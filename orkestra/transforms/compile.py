@@ -17,7 +17,7 @@ from typing import Any
 from orkestra.config.yaml_source import format_key_path
 from orkestra.errors import ExpressionError
 from orkestra.expr import compile_expression, compile_template
-from orkestra.sources.registry import import_object
+from orkestra.plugins import import_object
 from orkestra.transforms.base import KeyPath, Step, Transform, TransformError, TransformSpecError
 from orkestra.transforms.registry import get_step_factory, known_steps
 from orkestra.transforms.steps import TemplateStep

@@ -40,6 +40,8 @@ FILES = {
               first_tag: "$c.tags[0]"
               nickname: "$c.nickname || 'none'"
               greeting: "Hello, $c.name!"
+              agent: "$request.headers['User-Agent']"
+              client: "$request.headers['X-Client'] || 'anonymous'"
           order:
             method: post
             path: /orders/{region}
@@ -84,7 +86,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_route_from_path_params_and_templates(client: httpx.AsyncClient) -> None:
-    resp = await client.get("/orchestrator/shop/customer/42")
+    resp = await client.get("/orchestrator/shop/customer/42", headers={"X-Client": "tests"})
     assert resp.status_code == 200
     assert resp.json() == {
         "id": "42",
@@ -92,6 +94,8 @@ async def test_route_from_path_params_and_templates(client: httpx.AsyncClient) -
         "first_tag": "vip",
         "nickname": "none",
         "greeting": "Hello, Ada!",
+        "agent": resp.request.headers["user-agent"],
+        "client": "tests",
     }
     assert len(resp.headers["x-orkestra-execution-id"]) == 32
 

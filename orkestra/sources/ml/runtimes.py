@@ -54,7 +54,7 @@ def runtime_for(
     if kind not in _registered:
         if kind not in _BUILTIN:
             raise ValueError(f"no model runtime for source type '{kind}'")
-        from orkestra.sources.registry import import_object
+        from orkestra.plugins import import_object
 
         loaded = import_object(_BUILTIN[kind])
         if not (isinstance(loaded, type) and issubclass(loaded, ModelRuntime)):
