@@ -92,6 +92,8 @@ class EndpointSpec(Model):
     response: Any = None
     transform: Any = None
     timeout: float | None = Field(None, gt=0)  # overall deadline for the request
+    max_body_bytes: int | None = Field(None, ge=1)  # default: server.max_body_bytes
+    max_list_items: int | None = Field(None, ge=1)  # default: server.max_list_items
     cache: CacheSpec | None = None
     auth: EndpointAuth | bool | None = None  # None: the domain's, else config.yaml's default
     tags: list[str] = Field(default_factory=list)
@@ -140,6 +142,7 @@ class ServerSection(Model):
     log_level: str = "info"
     log_format: Literal["text", "json"] = "text"
     max_body_bytes: int = Field(1_048_576, ge=1)
+    max_list_items: int = Field(10_000, ge=1)  # longest list anywhere in a request body
     shutdown_timeout: float = Field(15.0, ge=0)
 
 

@@ -98,7 +98,7 @@ class EndpointHandler:
         return RequestData(method, path_params, query, headers, body)
 
     async def read_body(self, request: Request) -> Any:
-        limit = self.service.settings.server.max_body_bytes
+        limit = self.plan.spec.max_body_bytes or self.service.settings.server.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise RequestError(f"request body is larger than {limit} bytes", 413)
@@ -113,9 +113,18 @@ class EndpointHandler:
         if not raw.strip():
             return None
         try:
-            return orjson.loads(raw)
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise RequestError(f"request body is not valid JSON: {exc.msg} at position {exc.pos}", 400) from None
+        max_items = self.plan.spec.max_list_items or self.service.settings.server.max_list_items
+        where = _long_list(body, max_items, "")
+        if where is not None:
+            raise RequestError(
+                f"a list in the request body is longer than {max_items} items",
+                413,
+                [{"field": where or "(root)", "message": f"more than {max_items} items"}],
+            )
+        return body
 
 
 def error_response(exc: OrkestraError, execution_id: str, redact: Any) -> Response:
@@ -124,6 +133,24 @@ def error_response(exc: OrkestraError, execution_id: str, redact: Any) -> Respon
     if isinstance(exc, RequestError):
         return problem(exc.status, redact(str(exc)), execution_id=execution_id, errors=exc.errors)
     return problem(500, "internal error", execution_id=execution_id)
+
+
+def _long_list(value: Any, limit: int, path: str) -> str | None:
+    """The path of the first list longer than `limit` (a fan-out must not be sized by a client)."""
+    if isinstance(value, list):
+        if len(value) > limit:
+            return path
+        items: Any = enumerate(value)
+    elif isinstance(value, dict):
+        items = value.items()
+    else:
+        return None
+    for key, item in items:
+        if isinstance(item, (list, dict)):
+            found = _long_list(item, limit, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    return None
 
 
 def _query_dict(request: Request) -> dict[str, Any]:
