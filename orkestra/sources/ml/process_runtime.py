@@ -27,8 +27,6 @@ from typing import Any
 from orkestra.sources.ml.runtime import ModelRuntime
 from orkestra.sources.ml.runtimes import answers_health_check, mask
 
-__all__ = ["ProcessRuntime", "free_port", "mask"]  # `mask` is imported from here by other runtimes
-
 log = logging.getLogger("orkestra.ml.process")
 
 _TAIL_LINES = 20
@@ -163,7 +161,7 @@ class ProcessRuntime(ModelRuntime):
         )
 
     def describe(self) -> dict[str, object]:
-        out: dict[str, object] = {"runtime": "process", "host": self._host}
+        out: dict[str, object] = {"host": self._host}
         if self._port is not None:
             out["port"] = self._port
         if self._process is not None:
