@@ -20,7 +20,7 @@ fi
 
 context="$(mktemp -d)"
 trap 'rm -rf "$context"' EXIT
-cp "$REPO_DIR/docker/model-server/Dockerfile" "$REPO_DIR/tests/ml/model_server.py" "$context/"
+cp "$REPO_DIR/containers/model-server/Dockerfile" "$REPO_DIR/tests/ml/model_server.py" "$context/"
 
 log "docker build -t $TAG (FROM $BASE_IMAGE)"
 # The legacy builder: Debian's dockerd 20.10 has no buildx plugin beside it, and nothing here needs

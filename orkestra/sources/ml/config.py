@@ -76,12 +76,18 @@ class LocalArtifactSource(SectionModel):
 class DockerSource(SectionModel):
     type: Literal["docker"]
     image: str
-    pull: Literal["always", "missing", "never"] | bool = "missing"
+    pull: Literal["always", "missing", "if_missing", "never"] | bool = "missing"
     host_port: int | None = Field(None, ge=1, le=65535)
     container_port: int = Field(8080, ge=1, le=65535)
     environment: dict[str, Text] = Field(default_factory=dict)
     volumes: dict[str, Any] | list[str] = Field(default_factory=dict)
     health_path: str | None = None
+    name: str | None = None  # container name; default orkestra-<model id>
+    command: str | list[str] | None = None
+    reuse: bool = False  # adopt a running container of that name and image (left running at stop)
+    stop_timeout: float = Field(10.0, ge=0)
+    init: bool = True
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 class EcrSource(DockerSource):
@@ -92,6 +98,7 @@ class EcrSource(DockerSource):
     region: str | None = None
     registry_id: str | None = None
     endpoint_url: str | None = None
+    registry_override: str | None = None  # where the registry really is (tests, VPC mirrors)
 
 
 ModelSource = Annotated[LocalArtifactSource | DockerSource | EcrSource, Field(discriminator="type")]
