@@ -197,6 +197,11 @@ async def test_runtime_gets_its_config_with_the_protocols_health_path(
     echoed = await bind(ml, "docker_models").call({"features": {"a": 1}}, CTX)
     assert echoed["path"] == "/echo/predict"
 
+    v2 = docker_source()
+    v2["models"]["default"]["protocol"] = "v2"
+    await make_ml({"v2_models": v2})
+    assert script.configs[-1]["health_path"] == "/v2/health/ready"
+
 
 async def test_a_failed_start_is_retried_with_backoff_until_it_works(
     make_ml: MakeML, script: Script

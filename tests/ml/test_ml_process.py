@@ -168,3 +168,17 @@ async def test_a_chatty_server_without_newlines_does_not_block_on_its_output(
     assert ml.status()["models/iris"].state is ComponentState.READY, ml.status()[
         "models/iris"
     ].as_dict()
+
+
+async def test_a_managed_server_spoken_to_in_v2(
+    make_ml: MakeML, iris_model: Any, iris_rows: list[dict[str, float]]
+) -> None:
+    config = managed(
+        f"python {SERVER_SCRIPT} --model models/iris.skops --name iris --port {{port}}"
+    )
+    config["models"]["iris"]["protocol"] = "v2"
+    ml = await make_ml({"models": config})
+    status = ml.status()["models/iris"]
+    assert status.state is ComponentState.READY, status.as_dict()
+    batch = await bind(ml, "models", "iris").call({"features": iris_rows}, CTX)
+    assert [row["predict"] for row in batch] == reference(iris_model, iris_rows)[0]
