@@ -87,7 +87,7 @@ class DockerSource(SectionModel):
     reuse: bool = False  # adopt a running container of that name and image (left running at stop)
     stop_timeout: float = Field(10.0, ge=0)
     init: bool = True
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, Text] = Field(default_factory=dict)
 
 
 class EcrSource(DockerSource):
