@@ -31,7 +31,7 @@ TOKENS = [
 expression_text = st.lists(st.sampled_from(TOKENS), min_size=1, max_size=12).map("".join)
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=False), st.text(max_size=6)),
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6)),
     lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(st.sampled_from(["a", "b", "k", "0"]), kids, max_size=3)),
     max_leaves=8,
 )
