@@ -389,7 +389,7 @@ async def _execute(plan: EndpointPlan, request: RequestData, execution_id: str, 
         raise error from None
     except (SourceError, RequestError) as exc:
         record.finish(exc.status, options.redactor.text(str(exc)))
-        exc.record = record  # type: ignore[attr-defined]  # observers still see failed executions
+        exc.record = record  # type: ignore[union-attr]  # observers still see failed executions
         raise
     record.finish(200)
     return ExecutionResult(body, record)
