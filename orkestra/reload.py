@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 
 from orkestra.config.loader import LoadedConfig, load_config
 from orkestra.config.yaml_source import Location
-from orkestra.errors import ConfigError, ConfigProblem
+from orkestra.errors import ConfigError, ConfigProblem, OrkestraError
 from orkestra.observability.access import require_admin
 from orkestra.runtime import Runtime, RuntimeBuilder, SourceScope
 from orkestra.sources.base import SourceType
@@ -146,7 +146,13 @@ class Reloader:
                 await _start_sources(fresh)
                 runtime.started = True
             old_app = service.current_app
-            service.swap_runtime(runtime)  # synchronous: no request sees half of each config
+            try:
+                service.swap_runtime(runtime)  # synchronous: no request sees half of each config
+            except (
+                OrkestraError
+            ) as exc:  # e.g. auth its app refuses, a missing extra: nothing swapped
+                await _close_sources(fresh)
+                return self._refused(trigger, started, _problems(exc, service.config_path))
             self.generation += 1
             self.loaded_at = time.time()
             self.last_error = None
@@ -274,6 +280,12 @@ class Reloader:
             "last_reload": self.last_attempt,
             "last_reload_error": self.last_error,
         }
+
+
+def _problems(exc: OrkestraError, config_path: Path) -> list[ConfigProblem]:
+    if isinstance(exc, ConfigError):
+        return exc.problems
+    return [ConfigProblem(str(config_path), None, "", str(exc))]
 
 
 def _is_config_file(_change: Any, path: str) -> bool:

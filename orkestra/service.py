@@ -63,21 +63,24 @@ class Orkestra:
         return cls(config_path, strict=strict)
 
     def _configure(self, runtime: Runtime) -> None:
+        """Build what serving `runtime` takes, then put it all in place in one synchronous step.
+
+        Building may raise ConfigError (e.g. the auth section): then nothing has changed."""
         from orkestra.server.app import build_fastapi
 
         tracking = runtime.settings.tracking
-        self.redactor = Redactor(runtime.secrets, tracking.sensitive_fields)
-        self.observability.configure(runtime)
-        self.options = EngineOptions(
-            redactor=self.redactor, keep_payloads=tracking.keep_payloads, tracer=self.observability.tracing
-        )
-        self.fastapi: FastAPI = build_fastapi(self, runtime)
+        redactor = Redactor(runtime.secrets, tracking.sensitive_fields)
+        tracing = self.observability.tracing_for(runtime)
+        options = EngineOptions(redactor=redactor, keep_payloads=tracking.keep_payloads, tracer=tracing)
+        app: FastAPI = build_fastapi(self, runtime)
         # requests already running on an older app keep that config's options (secrets, tracking)
-        self.fastapi.state.engine_options = self.options
+        app.state.engine_options = options
+        self.runtime, self.redactor, self.options, self.fastapi = runtime, redactor, options, app
+        self.observability.configure(runtime, tracing)
 
     def swap_runtime(self, runtime: Runtime) -> None:
-        """Put a loaded (and started) runtime in service. Synchronous, so it is atomic for requests."""
-        self.runtime = runtime
+        """Put a loaded (and started) runtime in service. Synchronous, so it is atomic for requests;
+        raises ConfigError, with the old config still in service, if its app cannot be built."""
         self._configure(runtime)
 
     async def reload(self) -> dict[str, Any]:

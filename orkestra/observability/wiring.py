@@ -53,30 +53,31 @@ class Observability:
             self.tracker(record)
 
     # -- per config ---------------------------------------------------------------------------
-    def configure(self, runtime: Runtime) -> None:
-        """Called (synchronously, as part of the swap) each time a config is put in service."""
-        settings = runtime.settings
-        logs.set_redactor(self.service.redactor)
-        if (
-            self.tracker is None
-            or self.tracker.settings.model_dump() != settings.tracking.model_dump()
-        ):
-            if self.tracker is not None:
-                self._closing.append(self.tracker)
-            self.tracker = Tracker(
-                settings.tracking,
-                build_store(settings.tracking, runtime.config_dir),
-                self.service.redactor,
-            )
-        else:
-            self.tracker.redactor = self.service.redactor
-        tracing = settings.tracing
+    def tracing_for(self, runtime: Runtime) -> Tracing | None:
+        """The tracer for `runtime`: the current one while the `tracing:` section is unchanged."""
+        tracing = runtime.settings.tracing
         if not tracing.enabled:
-            self.tracing = None
-        elif self.tracing is None or self.tracing.settings.model_dump() != tracing.model_dump():
-            from orkestra.observability.tracing import Tracing
+            return None
+        if self.tracing is not None and self.tracing.settings.model_dump() == tracing.model_dump():
+            return self.tracing
+        from orkestra.observability.tracing import Tracing
 
-            self.tracing = Tracing(tracing, lambda: self.service.redactor, self.tracer_provider)
+        return Tracing(tracing, lambda: self.service.redactor, self.tracer_provider)
+
+    def configure(self, runtime: Runtime, tracing: Tracing | None) -> None:
+        """Called (synchronously, as part of the swap) once a config is in service."""
+        settings = runtime.settings
+        redactor = self.service.redactor
+        logs.set_redactor(redactor)
+        self.tracing = tracing
+        tracker = self.tracker
+        if tracker is None or tracker.settings.model_dump() != settings.tracking.model_dump():
+            if tracker is not None:
+                self._closing.append(tracker)
+            store = build_store(settings.tracking, runtime.config_dir)
+            self.tracker = Tracker(settings.tracking, store, redactor)
+        else:
+            tracker.redactor = redactor
 
     def routers(self, runtime: Runtime) -> list[APIRouter]:
         from orkestra.reload import admin_router

@@ -140,3 +140,34 @@ def test_file_watcher_applies_and_refuses(tmp_path: Path) -> None:
         eventually(
             lambda: client.get("/admin/config").json()["watching"] is False, "the watcher to stop"
         )
+
+
+async def test_config_refused_while_building_its_app_changes_nothing(tmp_path: Path) -> None:
+    """Plans load, but the app's security check refuses them (scopes without any auth configured):
+    the reload is refused after the new sources started, and they are closed again."""
+    from tests.reload.tracked_source import EVENTS
+
+    EVENTS.clear()
+    config = write_config(tmp_path, {"domains/shop.yaml": GOOD})
+    async with (
+        Orkestra(config) as service,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service.app), base_url="http://t"
+        ) as client,
+    ):
+        write_config(
+            tmp_path,
+            {
+                "integrations/tracked.yaml": "tracked: {label: new}\n",
+                "domains/shop.yaml": GOOD
+                + "  guarded:\n    method: get\n    auth: {scopes: [ops]}\n"
+                "    data_sources:\n      - {name: t, type: tracked}\n",
+            },
+        )
+        refused = await client.post("/admin/reload")
+        assert refused.status_code == 422
+        problem = refused.json()["problems"][0]
+        assert problem["file"] == "domains/shop.yaml" and "auth" in problem["key"]
+        assert (await client.get("/orchestrator/shop/hello")).json() == {"greeting": "hello"}
+        assert (await client.get("/orchestrator/shop/guarded")).status_code == 404
+        assert [event for event, _n, _label in EVENTS] == ["start", "close"]  # nothing left running
