@@ -182,3 +182,10 @@ async def test_a_managed_server_spoken_to_in_v2(
     assert status.state is ComponentState.READY, status.as_dict()
     batch = await bind(ml, "models", "iris").call({"features": iris_rows}, CTX)
     assert [row["predict"] for row in batch] == reference(iris_model, iris_rows)[0]
+
+
+async def test_a_command_that_does_not_exist_fails_naming_the_program(make_ml: MakeML) -> None:
+    ml = await make_ml({"models": managed("no-such-model-server --port {port}")})
+    status = ml.status()["models/iris"]
+    assert status.state is ComponentState.FAILED
+    assert "cannot start 'no-such-model-server'" in (status.error or "")
