@@ -37,6 +37,22 @@ def serve_iris() -> str:
     return f"python {SERVER_SCRIPT} --port {{port}}"
 
 
+def health_only_server(path: Path, prelude: str) -> Path:
+    """A script that runs `prelude`, then answers 200 to every GET on the port in argv[1]."""
+    path.write_text(
+        "import signal, sys\n"
+        "from http.server import BaseHTTPRequestHandler, HTTPServer\n"
+        f"{prelude}\n"
+        "class H(BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200); self.end_headers()\n"
+        "    def log_message(self, *a):\n"
+        "        pass\n"
+        "HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n"
+    )
+    return path
+
+
 def pid_of(ml: MLSourceType, model_id: str = "models/iris") -> int:
     pid = ml.status()[model_id].details.get("pid")
     assert isinstance(pid, int)
@@ -96,17 +112,8 @@ async def test_close_stops_the_process(make_ml: MakeML, models_dir: Path) -> Non
 async def test_a_server_ignoring_sigterm_is_killed_after_the_grace_period(
     make_ml: MakeML, tmp_path: Path
 ) -> None:
-    script = tmp_path / "stubborn.py"
-    script.write_text(
-        "import signal, sys\n"
-        "from http.server import BaseHTTPRequestHandler, HTTPServer\n"
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "class H(BaseHTTPRequestHandler):\n"
-        "    def do_GET(self):\n"
-        "        self.send_response(200); self.end_headers()\n"
-        "    def log_message(self, *a):\n"
-        "        pass\n"
-        "HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n"
+    script = health_only_server(
+        tmp_path / "stubborn.py", "signal.signal(signal.SIGTERM, signal.SIG_IGN)"
     )
     ml = await make_ml({"models": managed(f"python {script} {{port}}", stop_timeout=0.5)})
     pid = pid_of(ml)
@@ -150,17 +157,8 @@ async def test_a_chatty_server_without_newlines_does_not_block_on_its_output(
 ) -> None:
     """1 MB of progress-bar output (no newline) overflows a pipe nobody drains: the server would
     block on write and never answer its health check."""
-    script = tmp_path / "chatty.py"
-    script.write_text(
-        "import sys\n"
-        "from http.server import BaseHTTPRequestHandler, HTTPServer\n"
-        "sys.stdout.write('.' * 1_000_000); sys.stdout.flush()\n"
-        "class H(BaseHTTPRequestHandler):\n"
-        "    def do_GET(self):\n"
-        "        self.send_response(200); self.end_headers()\n"
-        "    def log_message(self, *a):\n"
-        "        pass\n"
-        "HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n"
+    script = health_only_server(
+        tmp_path / "chatty.py", "sys.stdout.write('.' * 1_000_000); sys.stdout.flush()"
     )
     config = managed(f"python {script} {{port}}")
     config["startup_timeout"] = 20.0
