@@ -182,7 +182,7 @@ async def test_a_bad_outputs_expression_names_its_config_path(
             }
         }
     )
-    with pytest.raises(ExpressionError, match=r"ml\.sources\.api\.models\.default\.outputs"):
+    with pytest.raises(ExpressionError, match=r"ml\.sources\.api\.models\.default\.outputs\.x:"):
         bind(ml, "api")
 
 

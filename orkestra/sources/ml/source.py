@@ -86,7 +86,12 @@ class MLSourceType(SourceType):
                 try:
                     self._templates[handle.model_id] = compile_template(outputs)
                 except ExpressionError as exc:
-                    where = f"ml.sources.{source_id}.models.{key}.outputs"
+                    # The message names the ml config key; the data source binding it is where
+                    # the loader reports it, so key_path (relative to the template) is not kept.
+                    inner = "".join(
+                        f"[{k}]" if isinstance(k, int) else f".{k}" for k in exc.key_path
+                    )
+                    where = f"ml.sources.{source_id}.models.{key}.outputs{inner}"
                     raise ExpressionError(
                         f"{where}: {exc.message}", exc.text, exc.position
                     ) from None
