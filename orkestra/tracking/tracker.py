@@ -64,7 +64,9 @@ class Tracker:
         """The observer: called by the service after every execution."""
         if not self.settings.enabled:
             return
-        data: Record = self.redactor.data(record.as_dict())
+        data: Record = record.as_dict()
+        if self.redactor.secrets or self.redactor.sensitive:  # with neither, the walk changes nothing
+            data = self.redactor.data(data)
         if isinstance(self.store, MemoryStore):
             self.store.add_now(data)
             return
