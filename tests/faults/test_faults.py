@@ -111,19 +111,36 @@ def ml_files(backend: HttpBackend) -> dict[str, str]:
     return {"integrations/ml.yaml": yaml, "domains/faults.yaml": endpoints("ml", source_for)}
 
 
-def database_files(marker: str) -> dict[str, str]:
-    queries = {
-        "slow": f"SELECT pg_sleep(2) AS slept /* {marker} */",
-        "error": f"SELECT * FROM orkestra_fault_no_such_table /* {marker} */",
-        "malformed": f"SELECT 1/0 AS broken /* {marker} */",
-        "reset": f"SELECT pg_terminate_backend(pg_backend_pid()) /* {marker} */",
-        "hang": f"SELECT pg_sleep(60) AS hung /* {marker} */",
-    }
+MARIADB = "mysql://root@127.0.0.1:3306/test"
+
+QUERIES = {
+    "postgresql": {
+        "slow": "SELECT pg_sleep(2) AS slept",
+        "error": "SELECT * FROM orkestra_fault_no_such_table",
+        "malformed": "SELECT 1/0 AS broken",
+        "reset": "SELECT pg_terminate_backend(pg_backend_pid())",
+        "hang": "SELECT pg_sleep(60) AS hung",
+    },
+    "mysql": {
+        "slow": "SELECT SLEEP(2) AS slept",
+        "error": "SELECT * FROM orkestra_fault_no_such_table",
+        "malformed": "SELECT (SELECT 1 UNION SELECT 2) AS broken",  # more than one row: a data error
+        "reset": "KILL CONNECTION_ID()",
+        "hang": "SELECT SLEEP(60) AS hung",
+    },
+}
+
+
+def database_files(marker: str, url: str = PG) -> dict[str, str]:
+    scheme = url.split(":", 1)[0]
+    queries = {name: f"{q} /* {marker} */" for name, q in QUERIES[scheme].items()}
+    host = url.split("@", 1)[1].split("/", 1)[0].split(":")[0]
+    dead = url.replace(url.split("@", 1)[1].split("/", 1)[0], f"{host}:{closed_port()}")
     ops = "\n".join(f'    {name}: {{source_id: live, query: "{q}", params: []}}' for name, q in queries.items())
     yaml = f"""database:
   sources:
-    dead: {{connection_string: "postgresql://postgres@127.0.0.1:{closed_port()}/test", pool_timeout: 1}}
-    live: {{connection_string: "{PG}", pool_size: 2, max_overflow: 0, pool_timeout: 1}}
+    dead: {{connection_string: "{dead}", pool_timeout: 1}}
+    live: {{connection_string: "{url}", pool_size: 2, max_overflow: 0, pool_timeout: 1}}
   operations:
     down: {{source_id: dead, query: "SELECT 1 AS one", params: []}}
 {ops}
@@ -228,3 +245,59 @@ async def test_database_source_faults(tmp_path: Path) -> None:
         assert running == 0, "a timed-out query is still running on the server"
     finally:
         await conn.close()
+
+
+async def mariadb_running(marker: str, kill: bool = False) -> int:
+    """How many statements carrying `marker` MariaDB is running; with `kill`, stop them."""
+    import aiomysql
+
+    conn = await aiomysql.connect(host="127.0.0.1", port=3306, user="root", db="test")
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(
+                "SELECT id FROM information_schema.processlist WHERE info LIKE %s AND id <> CONNECTION_ID()",
+                (f"%{marker}%",),
+            )
+            ids = [int(row[0]) for row in await cur.fetchall()]
+            if kill:
+                for thread_id in ids:
+                    await cur.execute(f"KILL QUERY {thread_id}")
+        return len(ids)
+    finally:
+        conn.close()
+
+
+@pytest.mark.mariadb
+async def test_mariadb_source_faults(tmp_path: Path) -> None:
+    marker = f"orkestra-fault-{uuid.uuid4().hex[:10]}"
+    fds = open_fds()
+    try:
+        problems = await run_matrix(write_config(tmp_path, database_files(marker, MARIADB)))
+    finally:
+        await mariadb_running(marker, kill=True)  # see the xfail below: do not leave them running
+    assert not problems, "\n".join(problems)
+    assert open_fds() <= fds + 2
+
+
+@pytest.mark.mariadb
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the database source does not KILL QUERY on MariaDB when a statement times out: the server "
+    "keeps running it (reported to the database owner)",
+)
+async def test_mariadb_timed_out_query_stops_on_the_server(tmp_path: Path) -> None:
+    marker = f"orkestra-fault-{uuid.uuid4().hex[:10]}"
+    try:
+        async with Orkestra(write_config(tmp_path, database_files(marker, MARIADB))) as svc:
+            transport = httpx.ASGITransport(app=svc.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                assert (await client.post("/orchestrator/faults/hang_hard")).status_code == 504
+        for _ in range(40):  # bounded: 4 s, far less than the statement's 60 s
+            running = await mariadb_running(marker)
+            if running == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert running == 0, "a timed-out query is still running on the server"
+    finally:
+        await mariadb_running(marker, kill=True)
