@@ -85,3 +85,34 @@ async def test_in_flight_requests_finish_on_their_config(tmp_path: Path) -> None
     assert EVENTS[3:] == [
         ("close", new_number, "v2")
     ]  # closed with the service; nothing runs twice
+
+
+async def test_a_type_is_not_kept_when_a_sibling_it_reads_is_replaced(tmp_path: Path) -> None:
+    def two_types(label: str) -> dict[str, str]:
+        return {
+            "integrations/tracked.yaml": f"tracked: {{label: {label}}}\ntracked_reader: {{label: r}}\n",
+            "domains/app.yaml": "domain_id: app\nendpoints:\n  r:\n    method: get\n    data_sources:\n"
+            "      - {name: t, type: tracked_reader}\n",
+        }
+
+    config = write_config(tmp_path, two_types("v1"))
+    async with Orkestra(config) as service:
+        write_config(tmp_path, two_types("v1"))  # nothing changed: both kept
+        kept = await service.reload()
+        assert (
+            sorted(kept["kept_sources"]) == ["tracked", "tracked_reader"]
+            and kept["started_sources"] == []
+        )
+        write_config(
+            tmp_path, two_types("v2")
+        )  # the sibling changed: the reader must not keep the old one
+        changed = await service.reload()
+        assert sorted(changed["started_sources"]) == ["tracked", "tracked_reader"]
+        await service.observability.reloader.drain()
+    closes = [label for event, _n, label in EVENTS if event == "close"]
+    assert sorted(closes) == [
+        "r",
+        "r",
+        "v1",
+        "v2",
+    ]  # old pair after the reload, new pair at shutdown

@@ -72,3 +72,11 @@ class TrackedSource(SourceType):
     async def close(self) -> None:
         self.running = False
         EVENTS.append(("close", self.number, self.label))
+
+
+@register_source_type
+class TrackedReader(TrackedSource):
+    """Like `tracked`, but declares that it reads its `tracked` sibling (as feast reads database)."""
+
+    type_name = "tracked_reader"
+    reads_siblings = ("tracked",)

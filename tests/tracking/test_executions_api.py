@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -206,3 +208,27 @@ async def test_sqlite_store_outlives_the_service(tmp_path: Path) -> None:
     async with serve(tmp_path, config) as client:  # a restart
         record: dict[str, Any] = (await client.get(f"/executions/{first}")).json()
         assert record["endpoint"] == "profile" and len(record["sources"]) == 3
+
+
+async def test_redis_store_is_shared_by_two_services(tmp_path: Path) -> None:
+    """Two services (two workers) with the same Redis prefix read each other's records."""
+    from orkestra.tracking.store import RedisStore
+
+    prefix = f"orkestra-test-{uuid.uuid4().hex}"
+    config = f"tracking:\n  store: redis\n  redis_url: redis://127.0.0.1:6379/0\n  redis_prefix: {prefix}\n"
+    try:
+        async with serve(tmp_path / "a", config) as first, serve(tmp_path / "b", config) as second:
+            one = (await first.get("/orchestrator/shop/profile")).headers["x-orkestra-execution-id"]
+            two = (await second.get("/orchestrator/shop/broken")).headers["x-orkestra-execution-id"]
+            for client in (first, second):
+                # another worker's record is in Redis within its batch delay (50 ms); bounded wait
+                for _ in range(40):
+                    listing = (await client.get("/executions")).json()
+                    if len(listing["executions"]) == 2:
+                        break
+                    await asyncio.sleep(0.05)
+                assert [e["execution_id"] for e in listing["executions"]] == [two, one]
+    finally:
+        store = RedisStore("redis://127.0.0.1:6379/0", prefix, 10)
+        await store.clear()
+        await store.close()
