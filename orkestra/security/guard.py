@@ -22,6 +22,8 @@ from orkestra.security.ratelimit import (
 )
 
 if TYPE_CHECKING:
+    from orkestra.config.loader import DomainConfig
+    from orkestra.plan.model import EndpointPlan
     from orkestra.runtime import Runtime
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -67,18 +69,11 @@ class Security:
                 self.global_limiter = _limiter(self.section.rate_limit, "global")
                 self.global_by_ip = self.section.rate_limit.by == "ip"
         self.auth_on = self.api_keys is not None or self.jwt is not None
+        problems += auth_problems(runtime.settings.auth, runtime.loaded.domains, runtime.plans)
         domains = {d.domain_id: d.spec.auth for d in runtime.loaded.domains}
         for plan in runtime.plans:
             own = plan.spec.auth if plan.spec.auth is not None else domains.get(plan.domain_id)
-            requirement = self.requirement(own, plan.key)
-            if (requirement.required or requirement.scopes) and not self.auth_on and own not in (None, False):
-                file_line, _, key = plan.location.partition(" ")
-                file, _, line = file_line.rpartition(":")
-                problems.append(ConfigProblem(
-                    file, int(line) if line.isdigit() else None, f"{key}.auth",
-                    "requires callers to authenticate, but config.yaml configures no auth.api_keys or auth.jwt",
-                ))
-            self.requirements[plan.key] = requirement
+            self.requirements[plan.key] = self.requirement(own, plan.key)
         if problems:
             raise ConfigError(problems)
 
@@ -153,6 +148,27 @@ class Security:
             if first:
                 return first
         return peer or "unknown"
+
+
+def auth_problems(section: AuthSection | None, domains: list[DomainConfig], plans: list[EndpointPlan]) -> list[ConfigProblem]:
+    """Endpoints that ask for callers or scopes in a config that cannot authenticate anyone: an
+    endpoint must never be left open by a missing `auth:` section. (Runtime building can call this
+    too, so `orkestra validate` reports it.)"""
+    if section is not None and section.enabled and (section.api_keys or section.jwt is not None):
+        return []
+    by_domain = {d.domain_id: d.spec.auth for d in domains}
+    problems = []
+    for plan in plans:
+        own = plan.spec.auth if plan.spec.auth is not None else by_domain.get(plan.domain_id)
+        if own is None or own is False or (isinstance(own, EndpointAuth) and not own.required and not own.scopes):
+            continue
+        file_line, _, key = plan.location.partition(" ")
+        file, _, line = file_line.rpartition(":")
+        problems.append(ConfigProblem(
+            file, int(line) if line.isdigit() else None, f"{key}.auth",
+            "requires callers to authenticate, but config.yaml configures no auth.api_keys or auth.jwt",
+        ))
+    return problems
 
 
 def _limiter(spec: RateLimitSpec, namespace: str) -> RateLimiter:
