@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -114,7 +114,7 @@ def run(
         highlight=False,
     )
     # log_config=None: uvicorn's own loggers propagate to Orkestra's handler, in the same format
-    options = {"host": host, "port": port, "log_level": server.log_level.lower(), "factory": True, "log_config": None}
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": server.log_level.lower(), "factory": True, "log_config": None}
     if reload:
         uvicorn.run("orkestra.server.asgi:create_app", reload=True, reload_dirs=[str(config_path.resolve()), str(Path(__file__).parent)],
                     reload_includes=["*.py", "*.yaml", "*.yml"], **options)

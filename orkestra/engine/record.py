@@ -35,7 +35,7 @@ class SourceRun:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "name": self.name,
             "type": self.type,
             "operation": self.operation,

@@ -173,7 +173,7 @@ def _compile_entry(key: Any, value: Any, depth: int) -> Template:
     try:
         return _compile(value, depth + 1)
     except ExpressionError as exc:
-        exc.key_path = (key, *getattr(exc, "key_path", ()))  # type: ignore[attr-defined]
+        exc.key_path = (key, *exc.key_path)
         raise
 
 

@@ -122,7 +122,7 @@ def _located(error: ExpressionError, path: KeyPath) -> ExpressionError:
     full_path = (*path, *getattr(error, "key_path", ()))
     where = f"{format_key_path(full_path)}: " if full_path else ""
     located = ExpressionError(f"{where}{error.message}", error.text, error.position)
-    located.key_path = full_path  # type: ignore[attr-defined]
+    located.key_path = full_path
     return located
 
 
