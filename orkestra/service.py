@@ -165,7 +165,8 @@ class Orkestra:
             headers["X-Orkestra-Sources"] = ";".join(
                 f"{run.name}={run.status}" for run in result.record.sources.values()
             )
-        if request.query_params.get("debug") == "true" and self.settings.tracking.allow_debug:
+        # data.query_params is already parsed: request.query_params would parse the query again
+        if data.query_params.get("debug") == "true" and self.settings.tracking.allow_debug:
             debug = {"result": result.body, "execution": options.redactor.data(result.record.as_dict())}
             return Response(_dumps(debug), media_type="application/json", headers=headers)
         return Response(_dumps(result.body), media_type="application/json", headers=headers)

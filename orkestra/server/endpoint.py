@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -40,7 +40,8 @@ class HeaderMap(dict[str, str]):
 
 
 def new_execution_id() -> str:
-    return uuid.uuid4().hex
+    # the 32 hex digits of uuid4().hex at a third of the cost: 128 random bits, no UUID object
+    return os.urandom(16).hex()
 
 
 class EndpointHandler:
@@ -154,6 +155,8 @@ def _long_list(value: Any, limit: int, path: str) -> str | None:
 
 
 def _query_dict(request: Request) -> dict[str, Any]:
+    if not request.scope.get("query_string"):
+        return {}  # most requests: no QueryParams object to build
     out: dict[str, Any] = {}
     for key, value in request.query_params.multi_items():
         if key in out:
