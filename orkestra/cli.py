@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -74,12 +74,12 @@ def validate(
 @cli.command()
 def run(
     config_path: ConfigPath = Path("./config"),
-    host: Annotated[Optional[str], typer.Option(help="Bind address (default: server.host, 127.0.0.1).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default: server.port, 8000).")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (default: server.host, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: server.port, 8000).")] = None,
     reload: Annotated[bool, typer.Option("--reload", help="Restart on code and config changes (development).")] = False,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: server.workers, 1).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: server.workers, 1).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Unknown config keys are errors.")] = False,
-    log_format: Annotated[Optional[str], typer.Option("--log-format", help="text or json (default: server.log_format).")] = None,
+    log_format: Annotated[str | None, typer.Option("--log-format", help="text or json (default: server.log_format).")] = None,
 ) -> None:
     """Serve the API described by a config directory."""
     import uvicorn

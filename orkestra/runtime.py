@@ -222,7 +222,7 @@ class Runtime:
         for source in self.sources:
             try:
                 parts = source.status()
-            except Exception as exc:  # a status call must never take /ready down
+            except Exception as exc:  # noqa: BLE001  # a status call must never take /ready down
                 log.warning("status of %s failed: %s", source.type_name, exc)
                 continue
             if parts:

@@ -8,6 +8,7 @@ call, so a database that was down at start shows READY once it answers again.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -224,4 +225,4 @@ def _as_number(text: str) -> int | float | None:
         number = float(text)
     except ValueError:
         return None
-    return number if number == number and number not in (float("inf"), float("-inf")) else None
+    return number if math.isfinite(number) else None
