@@ -159,3 +159,24 @@ async def test_retry_budget_keeps_a_failing_backend_near_one_call_per_request(
                 await svc.execute("budget", "call")
     calls = http_backend.calls("/status/503")
     assert 100 < calls <= 100 * 1.2 + 3  # without the budget it would be 300
+
+
+async def test_open_breaker_on_a_soft_source_gives_the_default_without_calling(tmp_path: Path) -> None:
+    op = f"op_{uuid.uuid4().hex[:8]}"
+    backend = script(op)
+    backend.fail = True
+    config = write_config(tmp_path, {"domains/d.yaml": f"""
+        endpoints:
+          call:
+            data_sources:
+              - name: extra
+                type: scripted
+                operation: {op}
+                on_error: default
+                default: {{fallback: true}}
+                circuit_breaker: {{failure_threshold: 3, reset_timeout: 60}}
+        """})
+    async with Orkestra(config) as svc:
+        results = [await svc.execute("d", "call") for _ in range(20)]
+    assert results == [{"fallback": True}] * 20
+    assert backend.calls == 3

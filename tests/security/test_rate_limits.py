@@ -120,3 +120,22 @@ async def test_redis_down_fails_open() -> None:
     limiter = RedisRateLimiter(1, 60, "redis://127.0.0.1:1/0", "t")
     assert await limiter.hit("x") is None
     assert await limiter.hit("x") is None
+
+
+async def test_forwarded_for_is_used_only_when_trusted(tmp_path: Path) -> None:
+    files = {
+        "config.yaml": "auth:\n  trust_forwarded_for: TRUST\n  rate_limit: {requests: 1, per: 60, by: ip}\n",
+        "domains/d.yaml": "endpoints:\n  e:\n    method: get\n    endpoint_type: direct\n    response: {ok: true}\n",
+    }
+
+    async def codes(trust: str) -> list[int]:
+        config = write_config(tmp_path / trust, {k: v.replace("TRUST", trust) for k, v in files.items()})
+        async with Orkestra(config) as svc:
+            out = []
+            for client_ip in ("203.0.113.1", "203.0.113.2"):
+                [response] = await statuses(svc, 1, {"X-Forwarded-For": f"{client_ip}, 10.0.0.1"})
+                out.append(response.status_code)
+            return out
+
+    assert await codes("true") == [200, 200]  # two clients behind the proxy
+    assert await codes("false") == [200, 429]  # a client cannot pick its own identity
