@@ -157,7 +157,11 @@ class Orkestra:
         except OrkestraError as exc:
             if isinstance(exc, SourceError):
                 log.warning("%s %s failed: %s [%s]", data.method, plan.route, redact(str(exc)), execution_id)
-            return error_response(exc, execution_id, redact)
+            response = error_response(exc, execution_id, redact)
+            record = getattr(exc, "record", None)
+            if record is not None and self._debug(data):
+                return _with_execution(response, options.redactor.data(record.as_dict()))
+            return response
         headers = {EXECUTION_HEADER: execution_id}
         if not result.record.complete:
             # a soft failure: 2xx, but the caller must be able to tell what is missing
@@ -166,10 +170,14 @@ class Orkestra:
                 f"{run.name}={run.status}" for run in result.record.sources.values()
             )
         # data.query_params is already parsed: request.query_params would parse the query again
-        if data.query_params.get("debug") == "true" and self.settings.tracking.allow_debug:
+        if self._debug(data):
             debug = {"result": result.body, "execution": options.redactor.data(result.record.as_dict())}
             return Response(_dumps(debug), media_type="application/json", headers=headers)
         return Response(_dumps(result.body), media_type="application/json", headers=headers)
+
+    def _debug(self, data: RequestData) -> bool:
+        """`?debug=true` with `tracking.allow_debug`: the execution record goes with the answer."""
+        return data.query_params.get("debug") == "true" and self.settings.tracking.allow_debug
 
     async def execute(
         self,
@@ -194,6 +202,14 @@ class Orkestra:
         data = RequestData(method.upper(), dict(path_params or {}), dict(query or {}), dict(headers or {}), body)
         result = await self.run(plan, data, new_execution_id())
         return result.body
+
+
+def _with_execution(problem: Response, execution: dict[str, Any]) -> Response:
+    """A problem+json answer with the execution record added (debug mode)."""
+    body = orjson.loads(problem.body)
+    body["execution"] = execution
+    headers = {k: v for k, v in problem.headers.items() if k.lower() not in ("content-length", "content-type")}
+    return Response(_dumps(body), problem.status_code, headers, media_type=problem.media_type)
 
 
 def _dumps(body: Any) -> bytes:
