@@ -12,7 +12,7 @@ import logging
 import os
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +83,12 @@ class Execution:
         self.scope = scope
         self.record = record
         self.options = options
+        self.deadline: float | None = None  # loop time the endpoint's timeout ends at
+
+    def time_left(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return self.deadline - asyncio.get_running_loop().time()
 
     async def run(self) -> Any:
         nodes = self.plan.nodes
@@ -227,6 +233,9 @@ class Execution:
             budget.record_call()
         for attempt in range(1, policy.attempts + 1):
             run.attempts = max(run.attempts, attempt)
+            if self.deadline is not None:  # operations see what is really left (a statement timeout)
+                left = max(0.0, self.time_left() or 0.0)
+                ctx = replace(ctx, timeout=left if node.timeout is None else min(node.timeout, left))
             if breaker is not None:
                 breaker.before_call(node.name)  # SourceUnavailable when open: the backend is spared
             try:
@@ -238,11 +247,14 @@ class Execution:
                     breaker.record_success()  # the backend answered; the request was wrong
                 if attempt >= policy.attempts or not exc.retryable:
                     raise
+                delay = min(policy.max_backoff, policy.backoff * (2 ** (attempt - 1))) * random.uniform(0.5, 1.0)
+                remaining = self.time_left()
+                if remaining is not None and remaining <= delay:
+                    raise  # a retry could not finish before the endpoint's deadline: report this error
                 if budget is not None and not budget.try_retry():
                     run.details["retry_budget_exhausted"] = True
                     raise
-                delay = min(policy.max_backoff, policy.backoff * (2 ** (attempt - 1)))
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                await asyncio.sleep(delay)
                 continue
             except BaseException:
                 if breaker is not None:
@@ -373,6 +385,8 @@ async def _execute(plan: EndpointPlan, request: RequestData, execution_id: str, 
     record = new_record(plan, execution_id, request.method)
     scope = build_scope(request, execution_id)
     execution = Execution(plan, scope, record, options)
+    if plan.timeout is not None:
+        execution.deadline = asyncio.get_running_loop().time() + plan.timeout
     try:
         if plan.timeout is None:
             body = await execution.run()

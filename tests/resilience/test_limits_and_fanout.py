@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orkestra.errors import RequestError, SourceTimeout
+from orkestra.errors import RequestError, SourceError, SourceTimeout
 from orkestra.service import Orkestra
 from tests.resilience.scripted import script
 from tests.support.configs import write_config
@@ -165,3 +165,19 @@ endpoints:
     assert response.json() == {"main": 1, "extras": []}
     assert response.headers["X-Orkestra-Complete"] == "false"
     assert response.headers["X-Orkestra-Sources"] == "main=ok;extras=failed"
+
+
+async def test_no_retry_is_started_that_the_deadline_cannot_finish(tmp_path: Path) -> None:
+    op = op_name()
+    backend = script(op)
+    backend.fail = True
+    svc = build(tmp_path, """
+endpoints:
+  e:
+    timeout: 0.4
+    data_sources: [{name: s, type: scripted, operation: OP, retry: {attempts: 5, backoff: 1, max_backoff: 1}}]
+""", {"OP": op})
+    async with svc:
+        with pytest.raises(SourceError, match="scripted failure"):  # its own error, not a deadline 504
+            await svc.execute("d", "e")
+    assert backend.calls == 1  # a 0.5-1 s backoff cannot fit in 0.4 s
