@@ -154,8 +154,8 @@ def auth_problems(section: AuthSection | None, domains: list[DomainConfig], plan
     """Endpoints that ask for callers or scopes in a config that cannot authenticate anyone: an
     endpoint must never be left open by a missing `auth:` section. (Runtime building can call this
     too, so `orkestra validate` reports it.)"""
-    if section is not None and section.enabled and (section.api_keys or section.jwt is not None):
-        return []
+    if section is not None and (not section.enabled or section.api_keys or section.jwt is not None):
+        return []  # able to authenticate, or switched off on purpose (`enabled: false`)
     by_domain = {d.domain_id: d.spec.auth for d in domains}
     problems = []
     for plan in plans:

@@ -189,3 +189,10 @@ def test_bad_auth_config_is_refused_with_file_and_line(tmp_path: Path, config: s
 def test_endpoint_scopes_without_any_auth_configured_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"domains/shop\.yaml:\d+ endpoints\.orders\.auth: requires callers"):
         Orkestra(write_config(tmp_path, DOMAINS))
+
+
+async def test_auth_switched_off_on_purpose_leaves_endpoints_open(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"config.yaml": "auth:\n  enabled: false\n", **DOMAINS})
+    svc = Orkestra(config)
+    async with svc, httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://t") as c:
+        assert (await c.get("/orchestrator/shop/orders")).status_code == 200
