@@ -82,14 +82,7 @@ class Tracing:
             "orkestra.endpoint": plan.name,
             "orkestra.execution_id": execution_id,
         }
-        with self.tracer.start_as_current_span(
-            f"{data.method} {plan.route}",
-            context=parent,
-            kind=self._trace.SpanKind.SERVER,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
+        with self._span(f"{data.method} {plan.route}", "SERVER", attributes, parent) as span:
             try:
                 yield
             except OrkestraError as exc:
@@ -114,13 +107,7 @@ class Tracing:
             "orkestra.operation": node.spec.operation or "",
             "orkestra.execution_id": record.execution_id,
         }
-        with self.tracer.start_as_current_span(
-            f"source {node.name}",
-            kind=self._trace.SpanKind.CLIENT,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
+        with self._span(f"source {node.name}", "CLIENT", attributes) as span:
             try:
                 yield
             except SourceError as exc:
@@ -141,6 +128,17 @@ class Tracing:
         carrier: dict[str, str] = {}
         self._propagate.inject(carrier)
         return carrier
+
+    def _span(self, name: str, kind: str, attributes: dict[str, Any], parent: Any = None) -> Any:
+        # errors are set by hand, redacted: an exception event would carry a traceback
+        return self.tracer.start_as_current_span(
+            name,
+            context=parent,
+            kind=getattr(self._trace.SpanKind, kind),
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        )
 
     def _fail(self, span: Any, exc: Exception) -> None:
         status = self._trace.Status(self._trace.StatusCode.ERROR, self.redactor().text(str(exc)))
