@@ -1,0 +1,3 @@
+"""Metrics (Prometheus), traces (OpenTelemetry), logs (execution id, JSON, redaction) and the guard of
+the operational routes; `wiring.Observability` is what the service calls. See docs/observability.md.
+"""
