@@ -129,7 +129,8 @@ class Coalescer:
     async def run(self, key: str, factory: Callable[[], Awaitable[Any]]) -> tuple[Any, bool]:
         """(result, shared): `shared` is True when this caller joined another's call."""
         task = self.pending.get(key)
-        if task is not None and not task.done():
+        # a task of another (e.g. closed) event loop cannot be awaited here: start afresh
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
             return await asyncio.shield(task), True
         task = asyncio.ensure_future(factory())
         self.pending[key] = task
