@@ -20,6 +20,7 @@ from orkestra.engine.executor import EngineOptions, ExecutionResult, RequestData
 from orkestra.engine.record import ExecutionRecord
 from orkestra.errors import OrkestraError, RequestError, SourceError
 from orkestra.http_client import close_shared_client
+from orkestra.resilience.guard import close_caches
 from orkestra.observability.logs import bind_execution_id
 from orkestra.runtime import Runtime, load_runtime
 from orkestra.secrets import Redactor
@@ -114,6 +115,8 @@ class Orkestra:
         self.started = False
         await self.observability.close()
         await self.runtime.close()
+        await close_caches(self.runtime.plans)
+        await self.fastapi.state.security.close()
         await close_shared_client()
 
     async def __aenter__(self) -> Orkestra:

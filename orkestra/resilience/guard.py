@@ -23,8 +23,11 @@ from orkestra.resilience.cache import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from orkestra.config.models import CacheSpec, CircuitBreakerSpec
     from orkestra.expr import Template
+    from orkestra.plan.model import EndpointPlan
 
 
 @dataclass
@@ -60,3 +63,12 @@ def build_cache(spec: CacheSpec | None, namespace: str, key: Template | None) ->
     else:
         store = MemoryCache()
     return CachePlan(store, spec.ttl, namespace, key)
+
+
+async def close_caches(plans: Iterable[EndpointPlan]) -> None:
+    """Release the caches' connections (Redis clients) of these plans, when a runtime stops."""
+    for plan in plans:
+        caches = [plan.cache] + [n.guard.cache for n in plan.nodes.values() if n.guard is not None]
+        for cache in caches:
+            if cache is not None:
+                await cache.store.close()

@@ -91,6 +91,13 @@ class Security:
         by_ip = own.rate_limit is not None and own.rate_limit.by == "ip"
         return Requirement(own.required, frozenset(own.scopes), limiter, by_ip)
 
+    async def close(self) -> None:
+        """Release the rate limiters' Redis connections."""
+        limiters = [self.global_limiter] + [r.limiter for r in self.requirements.values()]
+        for limiter in limiters:
+            if isinstance(limiter, RedisRateLimiter):
+                await limiter.close()
+
     # -- per request -----------------------------------------------------------------------------
     def authenticate(self, headers: Mapping[str, str]) -> Principal | None:
         """The caller, None when no credentials were sent; AccessDenied(401) for bad ones."""

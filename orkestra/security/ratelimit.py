@@ -84,5 +84,11 @@ class RedisRateLimiter:
         return max(0.001, (self.window_ms - elapsed) / 1000)
 
 
+    async def close(self) -> None:
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+
 def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
