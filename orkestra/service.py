@@ -20,8 +20,8 @@ from orkestra.engine.executor import EngineOptions, ExecutionResult, RequestData
 from orkestra.engine.record import ExecutionRecord
 from orkestra.errors import OrkestraError, RequestError, SourceError
 from orkestra.http_client import close_shared_client
-from orkestra.resilience.guard import close_caches
 from orkestra.observability.logs import bind_execution_id
+from orkestra.resilience.guard import close_caches
 from orkestra.runtime import Runtime, load_runtime
 from orkestra.secrets import Redactor
 from orkestra.server.endpoint import EXECUTION_HEADER, error_response, new_execution_id
