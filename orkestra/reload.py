@@ -68,14 +68,8 @@ class ReusingBuilder(RuntimeBuilder):
         return made
 
 
-# Source types that call their siblings (SourceEnvironment.sibling). A plugin declares its own with a
-# `reads_siblings` class attribute; the base interface has no such declaration yet.
-_READS_SIBLINGS = {"feast": ("database",)}
-
-
 def _reads(source: SourceType) -> tuple[str, ...]:
-    declared: tuple[str, ...] = getattr(type(source), "reads_siblings", ())
-    return declared or _READS_SIBLINGS.get(source.type_name, ())
+    return type(source).reads_siblings
 
 
 def _same(old: SourceType, new: SourceType) -> bool:

@@ -115,6 +115,9 @@ class SourceType(ABC):
 
     type_name: ClassVar[str]
     section_model: ClassVar[type[SectionModel]] = EmptySection
+    # types whose operations call these siblings (SourceEnvironment.sibling); a reload that
+    # changes one of them rebuilds this type too
+    reads_siblings: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, section: SectionModel, env: SourceEnvironment) -> None:
         self.section = section

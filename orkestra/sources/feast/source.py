@@ -162,6 +162,7 @@ class FeastOperation(Operation):
 
 class FeastSourceType(SourceType):
     type_name = "feast"
+    reads_siblings = ("database",)  # the database fallback
     section_model = FeastSection
 
     def __init__(self, section: SectionModel, env: SourceEnvironment) -> None:
