@@ -1,6 +1,5 @@
-"""Servers under test, each in its own process group: started on a listening socket the bench
-creates (so the port is known and never raced for), waited for by polling (bounded), stopped by
-their own process id."""
+"""Servers under test, each in its own process group: started on a free loopback port, waited for
+by polling (bounded), stopped by their own process id."""
 
 from __future__ import annotations
 
@@ -49,20 +48,13 @@ class Server:
             self.log_path = log_dir / f"{self.name}.log"
             self._log = open(self.log_path, "wb")  # noqa: SIM115
         began = time.monotonic()
+        # A port, not `uvicorn --fd`: uvicorn takes an inherited fd for a Unix socket, so its TCP
+        # connections lose TCP_NODELAY and every answer waits ~40 ms for a delayed ACK.
         if self.port is None:
-            # uvicorn serves the socket we bound: the port is known before the process starts
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", 0))
-            sock.listen(1024)
-            self.port = int(sock.getsockname()[1])
-            argv = [*self.argv, "--fd", str(sock.fileno())]
-            self.process = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=self._log, stderr=self._log,
-                                            pass_fds=(sock.fileno(),), start_new_session=True)
-            sock.close()
-        else:
-            self.process = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=self._log,
-                                            stderr=self._log, start_new_session=True)
+            self.port = free_port()
+            self.argv += ["--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=self._log,
+                                        stderr=self._log, start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
         self._wait_ready(began)
         self.ready_seconds = time.monotonic() - began
