@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -119,7 +120,7 @@ def run(
         uvicorn.run("orkestra.server.asgi:create_app", reload=True, reload_dirs=[str(config_path.resolve()), str(Path(__file__).parent)],
                     reload_includes=["*.py", "*.yaml", "*.yml"], **options)
     else:
-        uvicorn.run("orkestra.server.asgi:create_app", workers=workers, timeout_graceful_shutdown=int(server.shutdown_timeout), **options)
+        uvicorn.run("orkestra.server.asgi:create_app", workers=workers, timeout_graceful_shutdown=math.ceil(server.shutdown_timeout), **options)
 
 
 @cli.command()

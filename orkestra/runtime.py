@@ -122,6 +122,9 @@ class RuntimeBuilder:
                 if plan is not None:
                     plans.append(plan)
         self.check_routes(plans)
+        from orkestra.security.guard import auth_problems
+
+        self.problems += auth_problems(self.loaded.settings.auth, self.loaded.domains, plans)
         if self.problems:
             raise ConfigError(_dedupe(self.problems))
         return Runtime(self.loaded, plans, _unique(self.instances), self.warnings)
