@@ -26,6 +26,7 @@ from orkestra.config.loader import LoadedConfig, load_config
 from orkestra.config.yaml_source import Location
 from orkestra.errors import ConfigError, ConfigProblem, OrkestraError
 from orkestra.observability.access import require_admin
+from orkestra.resilience.guard import close_caches
 from orkestra.runtime import Runtime, RuntimeBuilder, SourceScope
 from orkestra.sources.base import SourceType
 
@@ -214,6 +215,8 @@ class Reloader:
             )
         kept = {id(s) for s in new.sources}
         await _close_sources([s for s in old.sources if id(s) not in kept])
+        await close_caches(old.plans)  # the old plans' Redis cache and rate-limit connections
+        await old_app.state.security.close()
         await self.service.observability.close_replaced()
 
     async def drain(self) -> None:
