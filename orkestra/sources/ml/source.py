@@ -48,6 +48,15 @@ class MLOperation(Operation):
             raise SourceError(ctx.source_name, message) from None
         return shaped if result.batch else shaped[0]
 
+    async def call_batch(self, params_list: list[Any], ctx: CallContext) -> list[Any]:
+        """for_each over single rows: one batch predict (one HTTP call or one in-process predict)
+        instead of one call per row."""
+        rows = [p.get("features", p) if isinstance(p, dict) else p for p in params_list]
+        if not rows or not all(isinstance(row, dict) for row in rows):
+            return list(await asyncio.gather(*(self.call(p, ctx) for p in params_list)))
+        out = await self.call({"features": rows}, ctx)
+        return out if isinstance(out, list) else [out]
+
 
 class MLSourceType(SourceType):
     type_name = "ml"
