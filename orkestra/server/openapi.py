@@ -31,12 +31,26 @@ def build_openapi(app: FastAPI, plans: list[EndpointPlan], title: str, version: 
     doc = get_openapi(title=title, version=version, description=description, routes=app.routes)
     components = doc.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
+    _problem_json_for_validation_errors(doc)
     paths = doc.setdefault("paths", {})
     for plan in plans:
         item = paths.setdefault(plan.route, {})
         for method in plan.methods:
             item[method.lower()] = _operation(plan, method)
     return doc
+
+
+def _problem_json_for_validation_errors(doc: dict[str, Any]) -> None:
+    """FastAPI documents its own routes' 422 as application/json; Orkestra answers every error
+    as problem+json (server/app.py), so the document says so."""
+    problem = {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for item in doc.get("paths", {}).values():
+        for operation in item.values():
+            invalid = operation.get("responses", {}).get("422") if isinstance(operation, dict) else None
+            if invalid is not None:
+                invalid["content"] = problem
+    doc["components"]["schemas"].pop("HTTPValidationError", None)
+    doc["components"]["schemas"].pop("ValidationError", None)
 
 
 def _operation(plan: EndpointPlan, method: str) -> dict[str, Any]:
