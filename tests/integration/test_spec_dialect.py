@@ -208,3 +208,31 @@ def test_route_in_openapi_uses_the_path_param(tmp_path: Path) -> None:
     )
     service = Orkestra(config)
     assert service.runtime.plan("d", "flower").route == "/orchestrator/d/flower/{flower_id}"  # type: ignore[union-attr]
+
+
+async def test_a_number_sqlite_cannot_bind_is_a_422(tmp_path: Path, sqlite_db: Path) -> None:
+    config = write_config(
+        tmp_path,
+        {
+            "database.yaml": """
+            database:
+              sources: {default: {connection_string: "sqlite:///data/orders.db"}}
+              operations:
+                order: {query: "SELECT * FROM orders WHERE order_id = :id", params: [id], result: one}
+            """,
+            "domains/o.yaml": """
+            endpoints:
+              order:
+                input_schema: {type: object, properties: {id: {type: integer}}}
+                data_sources:
+                  - {name: o, type: database, operation: order, params: {id: "$request.query_params.id"}}
+            """,
+        },
+    )
+    service = Orkestra(config)
+    async with service:
+        transport = httpx.ASGITransport(app=service.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            resp = await c.get("/orchestrator/o/order", params={"id": str(2**70)})
+            assert resp.status_code == 422 and "out of range" in resp.json()["detail"]
+            assert (await c.get("/orchestrator/o/order", params={"id": "10"})).json()["status"] == "shipped"

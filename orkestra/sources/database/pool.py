@@ -21,7 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
 
-from orkestra.errors import SourceError, SourceUnavailable
+from orkestra.errors import RequestError, SourceError, SourceUnavailable
 from orkestra.secrets import Redactor
 from orkestra.sources.base import ComponentState, ComponentStatus
 from orkestra.sources.database import failures
@@ -119,6 +119,9 @@ class DatabasePool:
                     out = shape_result(result, mode)
         except PoolTimeoutError:
             raise failures.pool_exhausted(source, self.db_id, self.config.pool_timeout) from None
+        except OverflowError:
+            # a number the driver cannot bind (SQLite: beyond 64 bits): the request's fault
+            raise RequestError(f"source '{source}': a parameter value is out of range for the database", 422) from None
         except TimeoutError:
             if not deadline.expired():  # the driver's own timeout (connect_args), not ours
                 if not connected:
