@@ -246,7 +246,7 @@ def scale_config(directory: Path, endpoints: int, per_domain: int = 100) -> Path
     return write_config(directory, files)
 
 
-# the same model, trained by `orkestra.training` when the example was made: --tiny skips training
+# the same model, trained by `orkestra.training` when the example ran: --tiny reuses it when present
 EXAMPLE_MODEL = Path(__file__).resolve().parent.parent / "example" / "model_scoring" / "models" / "credit.skops"
 
 
@@ -255,7 +255,7 @@ def build(workdir: Path, backend_url: str, fanouts: list[int], train: bool = Tru
     database = workdir / "customers.db"
     model = workdir / "credit.skops"
     create_database(database)
-    if train:
+    if train or not EXAMPLE_MODEL.exists():  # a fresh clone has no example model yet
         train_credit_model(model)
     else:
         shutil.copyfile(EXAMPLE_MODEL, model)
