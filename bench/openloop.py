@@ -33,7 +33,7 @@ async def run(url: str, rate: float, seconds: float) -> dict[str, float | int]:
                 if resp.status >= 300:
                     errors += 1
                     return
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (aiohttp.ClientError, TimeoutError):
             errors += 1
             return
         latencies.append((time.perf_counter() - began) * 1000)

@@ -133,10 +133,12 @@ def markdown(meta: dict[str, Any], rows: list[Row], checks: list[Target], facts:
             f"| build the app (routes, OpenAPI lazily) | {probe['build_app_s']:.2f} |",
             f"| start (sources) | {probe['start_s']:.2f} |",
             "",
-            f"Memory of that process after start: {probe['rss_mb']:.0f} MB RSS. `orkestra run` until "
-            f"`/health` answers: {facts['ready_s']['1 worker']:.1f} s with 1 worker, "
-            f"{facts['ready_s']['2 workers']:.1f} s with 2; memory {facts['rss_mb']['1 worker']:.0f} MB "
-            f"and {facts['rss_mb']['2 workers']:.0f} MB (all processes).",
+            (
+                f"Memory of that process after start: {probe['rss_mb']:.0f} MB RSS. `orkestra run` until "
+                f"`/health` answers: {facts['ready_s']['1 worker']:.1f} s with 1 worker, "
+                f"{facts['ready_s']['2 workers']:.1f} s with 2; memory {facts['rss_mb']['1 worker']:.0f} MB "
+                f"and {facts['rss_mb']['2 workers']:.0f} MB (all processes)."
+            ),
         ]
     return "\n".join(lines) + "\n"
 

@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import fixtures, report, scale, scenarios, servers
@@ -65,7 +66,7 @@ def run(settings: Settings, chosen: list[str], workdir: Path, out: Path) -> list
             baseline = servers.baseline(paths["database"], paths["model"], backend.url)
             with orkestra.start(workdir), baseline.start(workdir):
                 o, b = orkestra.url, baseline.url
-                steps = {
+                steps: dict[str, Callable[[], list[Row]]] = {
                     "composite": lambda: scenarios.composite(settings, o, b),
                     "fanout": lambda: scenarios.fanout(settings, o),
                     "passthrough": lambda: scenarios.passthrough(settings, o, backend.url),

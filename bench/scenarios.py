@@ -4,6 +4,7 @@ rounds. Scenario 6 (scale) is in bench/scale.py."""
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 from collections.abc import Callable
@@ -40,7 +41,7 @@ class Row:
     rounds: list[Measurement] = field(default_factory=list)
 
     def median(self, name: str) -> float:
-        return statistics.median(getattr(m, name) for m in self.rounds)
+        return float(statistics.median(float(getattr(m, name)) for m in self.rounds))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,7 +98,7 @@ def fanout(settings: Settings, orkestra: str) -> list[Row]:
         peak = peaks[target]
         half = max(1.0, peak.median("throughput") / 2)
         row = interleaved(settings, "fan-out at half peak",
-                          {target: lambda url=url, half=half: open_loop(url, half, settings.duration)},
+                          {target: functools.partial(open_loop, url, half, settings.duration)},
                           warm={})[target]
         row.target = f"{target} @ {half:.0f} req/s"
         critical = fixtures.FANOUT_DELAY_MS * (fixtures.CHAIN_LENGTH if target.startswith("chain") else 1)

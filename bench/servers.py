@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Self
 
 ROOT = Path(__file__).resolve().parent.parent
 # the same server settings for Orkestra and for every baseline
@@ -42,7 +43,7 @@ class Server:
         self._log = open(os.devnull, "wb")  # noqa: SIM115 - closed in stop()
         self.log_path: Path | None = None
 
-    def start(self, log_dir: Path | None = None) -> Server:
+    def start(self, log_dir: Path | None = None) -> Self:
         if log_dir is not None:
             self._log.close()
             self.log_path = log_dir / f"{self.name}.log"
@@ -98,7 +99,7 @@ class Server:
                 self.process.wait(timeout=5)
         self._log.close()
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         return self if self.process is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
