@@ -104,6 +104,7 @@ class SklearnPredictor:
             if hasattr(model, "predict_proba") and hasattr(model, "classes_")
             else None
         )
+        self._label_is_argmax = self._classes is not None and not _proba_may_disagree(model)
 
     def _matrix(self, values: list[list[Any]]) -> Any:
         if self._pandas is not None:
@@ -112,10 +113,14 @@ class SklearnPredictor:
 
     def predict(self, values: list[list[Any]]) -> list[dict[str, Any]]:
         x = self._matrix(values)
-        labels = self.model.predict(x)
         if self._classes is None:
-            return [{"prediction": to_json(v)} for v in labels]
+            return [{"prediction": to_json(v)} for v in self.model.predict(x)]
         probabilities = self.model.predict_proba(x)
+        if self._label_is_argmax:
+            # one pass through the model instead of two (predict would compute the same scores)
+            labels = [self._classes[i] for i in probabilities.argmax(axis=1)]
+        else:
+            labels = self.model.predict(x)
         return [
             classifier_output(label, self._classes, row, self.class_names)
             for label, row in zip(labels, probabilities)
@@ -127,6 +132,16 @@ class SklearnPredictor:
         if self._classes is not None:
             out["classes"] = [to_json(c) for c in self._classes]
         return out
+
+
+# Estimators whose predict() is not the argmax of predict_proba() (SVMs calibrate probabilities
+# separately, by Platt scaling): their label comes from predict() itself.
+_OWN_PREDICT = frozenset({"SVC", "NuSVC"})
+
+
+def _proba_may_disagree(model: Any) -> bool:
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    return type(final).__name__ in _OWN_PREDICT or type(model).__name__ in _OWN_PREDICT
 
 
 _ONNX_DTYPES = {
