@@ -22,6 +22,7 @@ from orkestra.security.guard import Security
 from orkestra.server.builtin import builtin_router
 from orkestra.server.endpoint import EndpointHandler
 from orkestra.server.openapi import build_openapi
+from orkestra.server.routing import EndpointTable
 from orkestra.server.problems import problem
 
 if TYPE_CHECKING:
@@ -65,10 +66,12 @@ def build_fastapi(service: Orkestra, runtime: Runtime) -> FastAPI:
     app.include_router(builtin_router(settings.app.api_base_path))
     for router in service.extra_routers(runtime):
         app.include_router(router)
-    for plan in runtime.plans:
-        app.router.routes.append(
-            Route(plan.route, EndpointHandler(plan, service, app.state.security).handle, methods=list(plan.methods), name=plan.key)
-        )
+    endpoints = [
+        Route(plan.route, EndpointHandler(plan, service, app.state.security).handle, methods=list(plan.methods), name=plan.key)
+        for plan in runtime.plans
+    ]
+    # first: configured endpoints are the hot path; a dict lookup finds them (server/routing.py)
+    app.router.routes.insert(0, EndpointTable(endpoints))
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _internal_error)
