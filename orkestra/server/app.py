@@ -22,8 +22,8 @@ from orkestra.security.guard import Security
 from orkestra.server.builtin import builtin_router
 from orkestra.server.endpoint import EndpointHandler
 from orkestra.server.openapi import build_openapi
-from orkestra.server.routing import EndpointTable
 from orkestra.server.problems import problem
+from orkestra.server.routing import EndpointTable
 
 if TYPE_CHECKING:
     from orkestra.runtime import Runtime
