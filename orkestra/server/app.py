@@ -150,7 +150,7 @@ class OrkestraASGI:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.service.start()
-                except Exception as exc:  # reported to the server, which exits cleanly
+                except Exception as exc:  # noqa: BLE001  # reported to the server, which exits cleanly
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
