@@ -75,7 +75,9 @@ def create_app() -> FastAPI:
 
     async def customer_row(customer_id: int) -> dict[str, Any] | None:
         async with state["engine"].connect() as conn:
-            row = (await conn.execute(GET_CUSTOMER, {"customer_id": customer_id})).mappings().first()
+            row = (
+                (await conn.execute(GET_CUSTOMER, {"customer_id": customer_id})).mappings().first()
+            )
         return dict(row) if row is not None else None
 
     async def market() -> Any:

@@ -88,7 +88,13 @@ def _chain_endpoint() -> dict[str, Any]:
         if i:
             params["after"] = f"$c{i - 1}.value"  # a real reference: c{i} needs c{i-1}'s answer
         sources.append(
-            {"name": f"c{i}", "type": "api", "source_id": "backend", "operation": "delayed", "params": params}
+            {
+                "name": f"c{i}",
+                "type": "api",
+                "source_id": "backend",
+                "operation": "delayed",
+                "params": params,
+            }
         )
     return {
         "path": "/chain",
@@ -98,7 +104,9 @@ def _chain_endpoint() -> dict[str, Any]:
     }
 
 
-def scenario_config(directory: Path, database: Path, model: Path, backend_url: str, fanouts: list[int]) -> Path:
+def scenario_config(
+    directory: Path, database: Path, model: Path, backend_url: str, fanouts: list[int]
+) -> Path:
     """One config with every endpoint of scenarios 1-5 (a handful of routes)."""
     customer = {
         "name": "customer_data",
@@ -124,8 +132,13 @@ def scenario_config(directory: Path, database: Path, model: Path, backend_url: s
             "method": "get",
             "data_sources": [
                 customer,
-                {"name": "market", "type": "api", "source_id": "backend", "operation": "delayed",
-                 "params": {"ms": API_DELAY_MS}},
+                {
+                    "name": "market",
+                    "type": "api",
+                    "source_id": "backend",
+                    "operation": "delayed",
+                    "params": {"ms": API_DELAY_MS},
+                },
                 score,
             ],
             "response_mapping": {
@@ -140,19 +153,39 @@ def scenario_config(directory: Path, database: Path, model: Path, backend_url: s
             "path": "/passthrough",
             "method": "get",
             "data_sources": [
-                {"name": "item", "type": "api", "source_id": "backend", "operation": "delayed", "params": {"ms": 0}}
+                {
+                    "name": "item",
+                    "type": "api",
+                    "source_id": "backend",
+                    "operation": "delayed",
+                    "params": {"ms": 0},
+                }
             ],
             "primary_source": "item",
         },
-        "direct": {"path": "/direct", "method": "get", "endpoint_type": "direct", "response": DIRECT_BODY},
+        "direct": {
+            "path": "/direct",
+            "method": "get",
+            "endpoint_type": "direct",
+            "response": DIRECT_BODY,
+        },
         "batch": {
             "path": "/batch",
             "method": "post",
             "data_sources": [
-                {"name": "customers", "type": "database", "operation": "get_customers",
-                 "params": {"ids": "$request.body.ids"}},
-                {"name": "risks", "type": "ml", "source_id": "credit_model", "operation": "predict",
-                 "params": {"features": "$customers"}},
+                {
+                    "name": "customers",
+                    "type": "database",
+                    "operation": "get_customers",
+                    "params": {"ids": "$request.body.ids"},
+                },
+                {
+                    "name": "risks",
+                    "type": "ml",
+                    "source_id": "credit_model",
+                    "operation": "predict",
+                    "params": {"features": "$customers"},
+                },
             ],
             "response_mapping": {"customers": "$customers", "risks": "$risks"},
         },
@@ -162,9 +195,23 @@ def scenario_config(directory: Path, database: Path, model: Path, backend_url: s
             "path": "/batch_for_each",
             "method": "post",
             "data_sources": [
-                {**customer, "name": "customers", "for_each": "$request.body.ids", "params": {"customer_id": "$item"}},
-                {**score, "name": "risks", "for_each": "$customers",
-                 "params": {"features": {"credit_score": "$item.credit_score", "income": "$item.annual_income"}}},
+                {
+                    **customer,
+                    "name": "customers",
+                    "for_each": "$request.body.ids",
+                    "params": {"customer_id": "$item"},
+                },
+                {
+                    **score,
+                    "name": "risks",
+                    "for_each": "$customers",
+                    "params": {
+                        "features": {
+                            "credit_score": "$item.credit_score",
+                            "income": "$item.annual_income",
+                        }
+                    },
+                },
             ],
             "response_mapping": {"customers": "$customers", "risks": "$risks"},
         },
@@ -178,7 +225,9 @@ def scenario_config(directory: Path, database: Path, model: Path, backend_url: s
             "config.yaml": _settings(),
             "database.yaml": {
                 "database": {
-                    "sources": {"default": {"connection_string": f"sqlite:///{database}", "pool_size": 10}},
+                    "sources": {
+                        "default": {"connection_string": f"sqlite:///{database}", "pool_size": 10}
+                    },
                     "operations": {
                         "get_customer": {
                             "query": "SELECT customer_id, name, credit_score, annual_income"
@@ -236,21 +285,39 @@ def scale_config(directory: Path, endpoints: int, per_domain: int = 100) -> Path
             domain[f"e{e}"] = {
                 "method": "get",
                 "data_sources": [
-                    {"name": "base", "type": "direct", "params": {"id": e, "label": f"endpoint {e}"}},
-                    {"name": "derived", "type": "direct",
-                     "params": {"double": "$base.id * 2", "tag": "upper($base.label)"}},
+                    {
+                        "name": "base",
+                        "type": "direct",
+                        "params": {"id": e, "label": f"endpoint {e}"},
+                    },
+                    {
+                        "name": "derived",
+                        "type": "direct",
+                        "params": {"double": "$base.id * 2", "tag": "upper($base.label)"},
+                    },
                 ],
-                "response_mapping": {"id": "$base.id", "double": "$derived.double", "tag": "$derived.tag"},
+                "response_mapping": {
+                    "id": "$base.id",
+                    "double": "$derived.double",
+                    "tag": "$derived.tag",
+                },
             }
-        files[f"domains/d{d // per_domain}.yaml"] = {"domain_id": f"d{d // per_domain}", "endpoints": domain}
+        files[f"domains/d{d // per_domain}.yaml"] = {
+            "domain_id": f"d{d // per_domain}",
+            "endpoints": domain,
+        }
     return write_config(directory, files)
 
 
 # the same model, trained by `orkestra.training` when the example ran: --tiny reuses it when present
-EXAMPLE_MODEL = Path(__file__).resolve().parent.parent / "example" / "model_scoring" / "models" / "credit.skops"
+EXAMPLE_MODEL = (
+    Path(__file__).resolve().parent.parent / "example" / "model_scoring" / "models" / "credit.skops"
+)
 
 
-def build(workdir: Path, backend_url: str, fanouts: list[int], train: bool = True) -> dict[str, Path]:
+def build(
+    workdir: Path, backend_url: str, fanouts: list[int], train: bool = True
+) -> dict[str, Path]:
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / "customers.db"
     model = workdir / "credit.skops"

@@ -54,10 +54,20 @@ def post_script(directory: Path, body: str) -> Path:
 
 
 def wrk(url: str, seconds: float, connections: int, script: Path | None = None) -> Measurement:
-    argv = [wrk_binary(), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s"]
+    argv = [
+        wrk_binary(),
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
     if script is not None:
         argv += ["-s", str(script)]
-    done = subprocess.run([*argv, url], capture_output=True, text=True, timeout=seconds + 60, check=False)
+    done = subprocess.run(
+        [*argv, url], capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
     out = done.stdout
     if done.returncode != 0 or not _RPS.search(out):
         raise RuntimeError(f"wrk failed on {url}: {done.stderr.strip() or out.strip()}")
@@ -78,7 +88,9 @@ def wrk(url: str, seconds: float, connections: int, script: Path | None = None) 
 
 def open_loop(url: str, rate: float, seconds: float) -> Measurement:
     argv = [sys.executable, "-m", "bench.openloop", url, str(rate), str(seconds)]
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=seconds + 60, check=False)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, cwd=ROOT, timeout=seconds + 60, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"open-loop load on {url} failed: {done.stderr.strip()[-500:]}")
     return Measurement(**json.loads(done.stdout))

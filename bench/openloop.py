@@ -39,7 +39,9 @@ async def run(url: str, rate: float, seconds: float) -> dict[str, float | int]:
         latencies.append((time.perf_counter() - began) * 1000)
 
     timeout = aiohttp.ClientTimeout(total=FINAL_WAIT)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as session:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0), timeout=timeout
+    ) as session:
         tasks = []
         start = time.perf_counter()
         for i in range(total):
@@ -50,7 +52,11 @@ async def run(url: str, rate: float, seconds: float) -> dict[str, float | int]:
         await asyncio.wait(tasks, timeout=FINAL_WAIT)
         elapsed = time.perf_counter() - start
     latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
+    p99 = (
+        latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        if latencies
+        else float("nan")
+    )
     return {
         "throughput": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) if latencies else float("nan"),

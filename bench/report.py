@@ -16,8 +16,21 @@ from typing import Any
 
 from bench.scenarios import Row, Settings
 
-PACKAGES = ("orkestra", "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "aiohttp", "orjson",
-            "sqlalchemy", "aiosqlite", "scikit-learn", "pandas", "skops")
+PACKAGES = (
+    "orkestra",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "aiohttp",
+    "orjson",
+    "sqlalchemy",
+    "aiosqlite",
+    "scikit-learn",
+    "pandas",
+    "skops",
+)
 
 
 @dataclass
@@ -35,8 +48,11 @@ class Target:
 def machine() -> dict[str, Any]:
     cpu = ""
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     versions = {}
@@ -69,28 +85,68 @@ def targets(rows: list[Row], settings: Settings) -> list[Target]:
         if a is not None and b is not None and b.median(figure):
             out.append(Target(name, a.median(figure) / b.median(figure), goal))
 
-    ratio("1. composite throughput, Orkestra / FastAPI", ">= 1.0",
-          _find(rows, "composite", "orkestra"), _find(rows, "composite", "fastapi-baseline"), "throughput")
-    ratio("1. composite p50 at 1 connection, Orkestra / FastAPI", "<= 1.0",
-          _find(rows, "composite", "orkestra (1"), _find(rows, "composite", "fastapi-baseline (1"), "p50_ms")
-    ratio("1. composite p50 saturated, Orkestra / FastAPI", "<= 1.0",
-          _find(rows, "composite", "orkestra"), _find(rows, "composite", "fastapi-baseline"), "p50_ms")
+    ratio(
+        "1. composite throughput, Orkestra / FastAPI",
+        ">= 1.0",
+        _find(rows, "composite", "orkestra"),
+        _find(rows, "composite", "fastapi-baseline"),
+        "throughput",
+    )
+    ratio(
+        "1. composite p50 at 1 connection, Orkestra / FastAPI",
+        "<= 1.0",
+        _find(rows, "composite", "orkestra (1"),
+        _find(rows, "composite", "fastapi-baseline (1"),
+        "p50_ms",
+    )
+    ratio(
+        "1. composite p50 saturated, Orkestra / FastAPI",
+        "<= 1.0",
+        _find(rows, "composite", "orkestra"),
+        _find(rows, "composite", "fastapi-baseline"),
+        "p50_ms",
+    )
     for row in rows:
         if row.scenario == "fan-out at half peak":
             name = row.target.split(" @ ")[0]
-            ratio(f"2. {name}: p50 at half peak / critical path", "<= 1.1", row,
-                  _find(rows, "fan-out critical path", f"{name} critical path"), "p50_ms")
-    ratio("3. pass-through throughput, Orkestra / backend direct", ">= 0.5",
-          _find(rows, "pass-through", "orkestra"), _find(rows, "pass-through", "backend direct"), "throughput")
-    ratio("4. direct throughput, Orkestra / bare FastAPI", ">= 0.9",
-          _find(rows, "direct", "orkestra"), _find(rows, "direct", "fastapi-baseline"), "throughput")
-    ratio(f"5. batch p50, {settings.batch_size} entities / 1 entity", "<= 2.0",
-          _find(rows, "batch", f"{settings.batch_size} entities"), _find(rows, "batch", "1 entity"), "p50_ms")
+            ratio(
+                f"2. {name}: p50 at half peak / critical path",
+                "<= 1.1",
+                row,
+                _find(rows, "fan-out critical path", f"{name} critical path"),
+                "p50_ms",
+            )
+    ratio(
+        "3. pass-through throughput, Orkestra / backend direct",
+        ">= 0.5",
+        _find(rows, "pass-through", "orkestra"),
+        _find(rows, "pass-through", "backend direct"),
+        "throughput",
+    )
+    ratio(
+        "4. direct throughput, Orkestra / bare FastAPI",
+        ">= 0.9",
+        _find(rows, "direct", "orkestra"),
+        _find(rows, "direct", "fastapi-baseline"),
+        "throughput",
+    )
+    ratio(
+        f"5. batch p50, {settings.batch_size} entities / 1 entity",
+        "<= 2.0",
+        _find(rows, "batch", f"{settings.batch_size} entities"),
+        _find(rows, "batch", "1 entity"),
+        "p50_ms",
+    )
     scale = next((r.scenario for r in rows if r.scenario.startswith("scale")), None)
     if scale is not None:
         for route in ("first", "last"):
-            ratio(f"6. throughput, 2 workers / 1 worker ({route} route)", ">= 1.6",
-                  _find(rows, scale, f"2 workers, {route}"), _find(rows, scale, f"1 worker, {route}"), "throughput")
+            ratio(
+                f"6. throughput, 2 workers / 1 worker ({route} route)",
+                ">= 1.6",
+                _find(rows, scale, f"2 workers, {route}"),
+                _find(rows, scale, f"1 worker, {route}"),
+                "throughput",
+            )
     return out
 
 
@@ -98,14 +154,18 @@ def _fmt(value: float, digits: int = 1) -> str:
     return "–" if math.isnan(value) else f"{value:,.{digits}f}"
 
 
-def markdown(meta: dict[str, Any], rows: list[Row], checks: list[Target], facts: dict[str, Any]) -> str:
+def markdown(
+    meta: dict[str, Any], rows: list[Row], checks: list[Target], facts: dict[str, Any]
+) -> str:
     lines = [
         "# Benchmark results",
         "",
         f"Generated by `scripts/bench.sh` on {meta['date']}. Machine: {meta['cpu'] or 'unknown CPU'}, "
         f"{meta['cpus']} CPUs, {meta['platform']}, Python {meta['python']}, {meta['wrk']}. Load average "
         f"at the start: {', '.join(f'{x:.1f}' for x in meta['load_average'])} (the machine is shared; "
-        "figures are medians of interleaved rounds). Settings: " + ", ".join(f"{k}={v}" for k, v in meta["settings"].items()) + ".",
+        "figures are medians of interleaved rounds). Settings: "
+        + ", ".join(f"{k}={v}" for k, v in meta["settings"].items())
+        + ".",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
         "",
@@ -114,12 +174,22 @@ def markdown(meta: dict[str, Any], rows: list[Row], checks: list[Target], facts:
         "| target | measured | goal | met |",
         "|---|---:|---:|:---:|",
     ]
-    lines += [f"| {t.name} | {t.value:.2f}× | {t.goal}× | {'yes' if t.met else '**no**'} |" for t in checks]
-    lines += ["", "## Every figure", "", "| scenario | target | req/s | p50 (ms) | p99 (ms) | errors |",
-              "|---|---|---:|---:|---:|---:|"]
+    lines += [
+        f"| {t.name} | {t.value:.2f}× | {t.goal}× | {'yes' if t.met else '**no**'} |"
+        for t in checks
+    ]
+    lines += [
+        "",
+        "## Every figure",
+        "",
+        "| scenario | target | req/s | p50 (ms) | p99 (ms) | errors |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for row in rows:
-        lines.append(f"| {row.scenario} | {row.target} | {_fmt(row.median('throughput'), 0)} | "
-                     f"{_fmt(row.median('p50_ms'), 2)} | {_fmt(row.median('p99_ms'), 2)} | {sum(m.errors for m in row.rounds)} |")
+        lines.append(
+            f"| {row.scenario} | {row.target} | {_fmt(row.median('throughput'), 0)} | "
+            f"{_fmt(row.median('p50_ms'), 2)} | {_fmt(row.median('p99_ms'), 2)} | {sum(m.errors for m in row.rounds)} |"
+        )
     if facts:
         probe = facts["probe"]
         lines += [
@@ -150,11 +220,21 @@ def plots(rows: list[Row], checks: list[Target], out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     written: list[Path] = []
-    compared = [r for r in rows if r.scenario in ("composite", "pass-through", "direct") or r.scenario.startswith("scale")]
+    compared = [
+        r
+        for r in rows
+        if r.scenario in ("composite", "pass-through", "direct") or r.scenario.startswith("scale")
+    ]
     fig, ax = plt.subplots(figsize=(10, 0.35 * len(compared) + 1.5))
     labels = [f"{r.scenario}: {r.target}" for r in compared]
-    ax.barh(labels, [r.median("throughput") for r in compared],
-            color=["#3b7dd8" if "orkestra" in r.target or "worker" in r.target else "#999999" for r in compared])
+    ax.barh(
+        labels,
+        [r.median("throughput") for r in compared],
+        color=[
+            "#3b7dd8" if "orkestra" in r.target or "worker" in r.target else "#999999"
+            for r in compared
+        ],
+    )
     ax.invert_yaxis()
     ax.set_xlabel("requests/s (median of rounds)")
     ax.set_title("Throughput: Orkestra (blue) vs baselines (grey)")
@@ -163,10 +243,15 @@ def plots(rows: list[Row], checks: list[Target], out: Path) -> list[Path]:
     fig.savefig(written[-1], dpi=100)
     plt.close(fig)
 
-    latency = [r for r in rows if r.scenario in ("fan-out at half peak", "fan-out critical path", "batch")]
+    latency = [
+        r for r in rows if r.scenario in ("fan-out at half peak", "fan-out critical path", "batch")
+    ]
     fig, ax = plt.subplots(figsize=(10, 0.35 * len(latency) + 1.5))
-    ax.barh([f"{r.scenario}: {r.target}" for r in latency], [r.median("p50_ms") for r in latency],
-            color=["#999999" if "critical" in r.scenario else "#3b7dd8" for r in latency])
+    ax.barh(
+        [f"{r.scenario}: {r.target}" for r in latency],
+        [r.median("p50_ms") for r in latency],
+        color=["#999999" if "critical" in r.scenario else "#3b7dd8" for r in latency],
+    )
     ax.invert_yaxis()
     ax.set_xlabel("p50 latency, ms")
     ax.set_title("Latency: fan-out at half of peak vs the critical path (grey); batch")
@@ -176,7 +261,11 @@ def plots(rows: list[Row], checks: list[Target], out: Path) -> list[Path]:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(10, 0.35 * len(checks) + 1.5))
-    ax.barh([t.name for t in checks], [t.value for t in checks], color=["#2e9e44" if t.met else "#d64541" for t in checks])
+    ax.barh(
+        [t.name for t in checks],
+        [t.value for t in checks],
+        color=["#2e9e44" if t.met else "#d64541" for t in checks],
+    )
     ax.invert_yaxis()
     ax.set_xlabel("ratio (green: target met)")
     ax.set_title("Issue 7 targets")
@@ -187,12 +276,16 @@ def plots(rows: list[Row], checks: list[Target], out: Path) -> list[Path]:
     return written
 
 
-def write(out: Path, settings: Settings, meta: dict[str, Any], rows: list[Row], facts: dict[str, Any]) -> list[Path]:
+def write(
+    out: Path, settings: Settings, meta: dict[str, Any], rows: list[Row], facts: dict[str, Any]
+) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     checks = targets(rows, settings)
     document = {
         "machine": meta,
-        "targets": [{"name": t.name, "value": t.value, "goal": t.goal, "met": t.met} for t in checks],
+        "targets": [
+            {"name": t.name, "value": t.value, "goal": t.goal, "met": t.met} for t in checks
+        ],
         "rows": [r.as_dict() for r in rows],
         "scale": facts,
     }

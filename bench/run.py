@@ -25,10 +25,18 @@ SCENARIOS = ("composite", "fanout", "passthrough", "direct", "batch", "scale")
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", help="seconds, not minutes: checks that it all runs")
+    parser.add_argument(
+        "--tiny", action="store_true", help="seconds, not minutes: checks that it all runs"
+    )
     parser.add_argument("--out", type=Path, default=servers.ROOT / "docs" / "benchmarks")
-    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {','.join(SCENARIOS)}")
-    parser.add_argument("--workdir", type=Path, default=None, help="keep databases, configs and logs here")
+    parser.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of {','.join(SCENARIOS)}",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="keep databases, configs and logs here"
+    )
     parser.add_argument("--duration", type=float, default=None, help="seconds per measured run")
     parser.add_argument("--rounds", type=int, default=None)
     args = parser.parse_args(argv)
@@ -60,7 +68,9 @@ def run(settings: Settings, chosen: list[str], workdir: Path, out: Path) -> list
     began = time.monotonic()
     if set(chosen) - {"scale"}:
         with servers.backend().start(workdir) as backend:
-            paths = fixtures.build(workdir, backend.url, list(settings.fanouts), train=settings.rounds > 1)
+            paths = fixtures.build(
+                workdir, backend.url, list(settings.fanouts), train=settings.rounds > 1
+            )
             orkestra = servers.orkestra(paths["config"])
             orkestra.health = "/ready"  # the model is loaded
             baseline = servers.baseline(paths["database"], paths["model"], backend.url)

@@ -49,8 +49,14 @@ def probe(config: Path) -> dict[str, float]:
 
 
 def run_probe(config: Path) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-m", "bench.scale", "probe", str(config)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "probe", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"scale probe failed: {done.stderr.strip()[-800:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -58,8 +64,18 @@ def run_probe(config: Path) -> dict[str, float]:
 
 def cli_server(config: Path, workers: int) -> Server:
     port = free_port()
-    argv = [sys.executable, "-m", "orkestra", "run", "--config-path", str(config), "--port", str(port),
-            "--workers", str(workers)]
+    argv = [
+        sys.executable,
+        "-m",
+        "orkestra",
+        "run",
+        "--config-path",
+        str(config),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     return Server(f"orkestra-{workers}-worker", argv, port=port)
 
 
@@ -72,13 +88,20 @@ def scale(settings: Settings, workdir: Path) -> tuple[list[Row], dict[str, Any]]
     last = f"/orchestrator/d{last_domain}/e{n - 1}"
     with cli_server(config, 1).start(workdir) as one, cli_server(config, 2).start(workdir) as two:
         facts["ready_s"] = {"1 worker": one.ready_seconds, "2 workers": two.ready_seconds}
-        facts["rss_mb"] = {"1 worker": one.rss_bytes() / 2**20, "2 workers": two.rss_bytes() / 2**20}
-        rows = interleaved(settings, f"scale ({n} endpoints)", {
-            "1 worker, first route": closed(one.url + first, settings),
-            "2 workers, first route": closed(two.url + first, settings),
-            "1 worker, last route": closed(one.url + last, settings),
-            "2 workers, last route": closed(two.url + last, settings),
-        })
+        facts["rss_mb"] = {
+            "1 worker": one.rss_bytes() / 2**20,
+            "2 workers": two.rss_bytes() / 2**20,
+        }
+        rows = interleaved(
+            settings,
+            f"scale ({n} endpoints)",
+            {
+                "1 worker, first route": closed(one.url + first, settings),
+                "2 workers, first route": closed(two.url + first, settings),
+                "1 worker, last route": closed(one.url + last, settings),
+                "2 workers, last route": closed(two.url + last, settings),
+            },
+        )
     return list(rows.values()), facts
 
 

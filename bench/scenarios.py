@@ -29,7 +29,15 @@ class Settings:
     batch_size: int = 100
 
 
-TINY = Settings(duration=1.0, warmup=1.0, rounds=1, connections=4, fanouts=(1, 3), scale_endpoints=20, batch_size=10)
+TINY = Settings(
+    duration=1.0,
+    warmup=1.0,
+    rounds=1,
+    connections=4,
+    fanouts=(1, 3),
+    scale_endpoints=20,
+    batch_size=10,
+)
 
 
 @dataclass
@@ -55,7 +63,9 @@ class Row:
         }
 
 
-def interleaved(settings: Settings, scenario: str, runs: dict[str, Run], warm: dict[str, Run] | None = None) -> dict[str, Row]:
+def interleaved(
+    settings: Settings, scenario: str, runs: dict[str, Run], warm: dict[str, Run] | None = None
+) -> dict[str, Row]:
     """Warm every target up, then `rounds` rounds of every target, order alternating."""
     for run in (runs if warm is None else warm).values():
         run()
@@ -67,21 +77,32 @@ def interleaved(settings: Settings, scenario: str, runs: dict[str, Run], warm: d
     return rows
 
 
-def closed(url: str, settings: Settings, connections: int | None = None, script: Path | None = None,
-           seconds: float | None = None) -> Run:
-    return lambda: wrk(url, seconds or settings.duration, connections or settings.connections, script)
+def closed(
+    url: str,
+    settings: Settings,
+    connections: int | None = None,
+    script: Path | None = None,
+    seconds: float | None = None,
+) -> Run:
+    return lambda: wrk(
+        url, seconds or settings.duration, connections or settings.connections, script
+    )
 
 
 def composite(settings: Settings, orkestra: str, baseline: str) -> list[Row]:
     """1. database + HTTP API (10 ms) + in-process model vs the hand-written FastAPI endpoint.
     Saturated (throughput) and at one connection (latency without queueing)."""
     ork, base = f"{orkestra}/orchestrator/composite/42", f"{baseline}/composite/42"
-    rows = interleaved(settings, "composite", {
-        "orkestra": closed(ork, settings),
-        "fastapi-baseline": closed(base, settings),
-        "orkestra (1 connection)": closed(ork, settings, 1),
-        "fastapi-baseline (1 connection)": closed(base, settings, 1),
-    })
+    rows = interleaved(
+        settings,
+        "composite",
+        {
+            "orkestra": closed(ork, settings),
+            "fastapi-baseline": closed(base, settings),
+            "orkestra (1 connection)": closed(ork, settings, 1),
+            "fastapi-baseline (1 connection)": closed(base, settings, 1),
+        },
+    )
     return list(rows.values())
 
 
@@ -92,41 +113,68 @@ def fanout(settings: Settings, orkestra: str) -> list[Row]:
     targets[f"chain {fixtures.CHAIN_LENGTH}"] = f"{orkestra}/orchestrator/chain"
     # at 50 ms a request, C connections give at most 20*C requests/s: use enough to find the peak
     connections = max(settings.connections, 64) if settings.rounds > 1 else settings.connections
-    peaks = interleaved(settings, "fan-out peak", {t: closed(u, settings, connections) for t, u in targets.items()})
+    peaks = interleaved(
+        settings, "fan-out peak", {t: closed(u, settings, connections) for t, u in targets.items()}
+    )
     rows: list[Row] = []
     for target, url in targets.items():
         peak = peaks[target]
         half = max(1.0, peak.median("throughput") / 2)
-        row = interleaved(settings, "fan-out at half peak",
-                          {target: functools.partial(open_loop, url, half, settings.duration)},
-                          warm={})[target]
+        row = interleaved(
+            settings,
+            "fan-out at half peak",
+            {target: functools.partial(open_loop, url, half, settings.duration)},
+            warm={},
+        )[target]
         row.target = f"{target} @ {half:.0f} req/s"
-        critical = fixtures.FANOUT_DELAY_MS * (fixtures.CHAIN_LENGTH if target.startswith("chain") else 1)
-        rows += [peak, row, _reference("fan-out critical path", f"{target} critical path", critical)]
+        critical = fixtures.FANOUT_DELAY_MS * (
+            fixtures.CHAIN_LENGTH if target.startswith("chain") else 1
+        )
+        rows += [
+            peak,
+            row,
+            _reference("fan-out critical path", f"{target} critical path", critical),
+        ]
     return rows
 
 
 def _reference(scenario: str, target: str, p50_ms: float) -> Row:
     """A computed baseline (the critical path): latency only."""
     row = Row(scenario, target)
-    row.rounds.append(Measurement(throughput=float("nan"), p50_ms=p50_ms, p99_ms=float("nan"), requests=0, errors=0))
+    row.rounds.append(
+        Measurement(
+            throughput=float("nan"), p50_ms=p50_ms, p99_ms=float("nan"), requests=0, errors=0
+        )
+    )
     return row
 
 
 def passthrough(settings: Settings, orkestra: str, backend: str) -> list[Row]:
     """3. one HTTP source returned as is vs the backend called directly."""
-    return list(interleaved(settings, "pass-through", {
-        "orkestra": closed(f"{orkestra}/orchestrator/passthrough", settings),
-        "backend direct": closed(f"{backend}/delay/0", settings),
-    }).values())
+    return list(
+        interleaved(
+            settings,
+            "pass-through",
+            {
+                "orkestra": closed(f"{orkestra}/orchestrator/passthrough", settings),
+                "backend direct": closed(f"{backend}/delay/0", settings),
+            },
+        ).values()
+    )
 
 
 def direct(settings: Settings, orkestra: str, baseline: str) -> list[Row]:
     """4. a `direct` endpoint vs a bare FastAPI endpoint answering the same JSON."""
-    return list(interleaved(settings, "direct", {
-        "orkestra": closed(f"{orkestra}/orchestrator/direct", settings),
-        "fastapi-baseline": closed(f"{baseline}/direct", settings),
-    }).values())
+    return list(
+        interleaved(
+            settings,
+            "direct",
+            {
+                "orkestra": closed(f"{orkestra}/orchestrator/direct", settings),
+                "fastapi-baseline": closed(f"{baseline}/direct", settings),
+            },
+        ).values()
+    )
 
 
 def batch(settings: Settings, orkestra: str, workdir: Path) -> list[Row]:
@@ -137,11 +185,19 @@ def batch(settings: Settings, orkestra: str, workdir: Path) -> list[Row]:
     many = post_script(workdir, json.dumps({"ids": ids}))
     url = f"{orkestra}/orchestrator/batch"
     _check_batch(url, len(ids))
-    return list(interleaved(settings, "batch", {
-        "1 entity": closed(url, settings, 1, one),
-        f"{len(ids)} entities": closed(url, settings, 1, many),
-        f"{len(ids)} entities, for_each": closed(f"{orkestra}/orchestrator/batch_for_each", settings, 1, many),
-    }).values())
+    return list(
+        interleaved(
+            settings,
+            "batch",
+            {
+                "1 entity": closed(url, settings, 1, one),
+                f"{len(ids)} entities": closed(url, settings, 1, many),
+                f"{len(ids)} entities, for_each": closed(
+                    f"{orkestra}/orchestrator/batch_for_each", settings, 1, many
+                ),
+            },
+        ).values()
+    )
 
 
 def _check_batch(url: str, n: int) -> None:
@@ -153,4 +209,6 @@ def _check_batch(url: str, n: int) -> None:
     with urllib.request.urlopen(request, timeout=30) as resp:
         answer = json.loads(resp.read())
     if len(answer["customers"]) != n or len(answer["risks"]) != n:
-        raise RuntimeError(f"batch endpoint answered {len(answer['customers'])} customers for {n} ids")
+        raise RuntimeError(
+            f"batch endpoint answered {len(answer['customers'])} customers for {n} ids"
+        )

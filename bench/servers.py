@@ -30,8 +30,14 @@ def free_port() -> int:
 class Server:
     """One server process. `url` is its base URL once `start()` returned."""
 
-    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None,
-                 port: int | None = None, health: str = "/health") -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        health: str = "/health",
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
@@ -54,8 +60,14 @@ class Server:
         if self.port is None:
             self.port = free_port()
             self.argv += ["--host", "127.0.0.1", "--port", str(self.port)]
-        self.process = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=self._log,
-                                        stderr=self._log, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=self._log,
+            start_new_session=True,
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         self._wait_ready(began)
         self.ready_seconds = time.monotonic() - began
@@ -65,8 +77,10 @@ class Server:
         assert self.process is not None
         while time.monotonic() - began < READY_TIMEOUT:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode} before it was ready"
-                                   + (f" (log: {self.log_path})" if self.log_path else ""))
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode} before it was ready"
+                    + (f" (log: {self.log_path})" if self.log_path else "")
+                )
             try:
                 with urllib.request.urlopen(self.url + self.health, timeout=2) as resp:
                     if resp.status == 200:
@@ -81,13 +95,18 @@ class Server:
         """Resident memory of the server and its children (uvicorn workers)."""
         assert self.process is not None
         pids, frontier = [self.process.pid], [self.process.pid]
-        while frontier:  # uvicorn --workers: a supervisor, its workers, their multiprocessing helpers
-            children = subprocess.run(["ps", "-o", "pid=", "--ppid", ",".join(map(str, frontier))],
-                                      capture_output=True, text=True, check=False).stdout.split()
+        while (
+            frontier
+        ):  # uvicorn --workers: a supervisor, its workers, their multiprocessing helpers
+            children = subprocess.run(
+                ["ps", "-o", "pid=", "--ppid", ",".join(map(str, frontier))],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.split()
             frontier = [int(c) for c in children]
             pids += frontier
         return sum(rss_of(pid) for pid in pids)
-
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -106,8 +125,13 @@ class Server:
         self.stop()
 
 
-def uvicorn(name: str, target: str, env: dict[str, str] | None = None, factory: bool = False,
-            health: str = "/health") -> Server:
+def uvicorn(
+    name: str,
+    target: str,
+    env: dict[str, str] | None = None,
+    factory: bool = False,
+    health: str = "/health",
+) -> Server:
     argv = [sys.executable, "-m", "uvicorn", target, *UVICORN, *(["--factory"] if factory else [])]
     return Server(name, argv, env, health=health)
 
@@ -117,8 +141,12 @@ def backend() -> Server:
 
 
 def orkestra(config: Path) -> Server:
-    return uvicorn("orkestra", "orkestra.server.asgi:create_app", {"ORKESTRA_CONFIG_PATH": str(config)},
-                   factory=True)
+    return uvicorn(
+        "orkestra",
+        "orkestra.server.asgi:create_app",
+        {"ORKESTRA_CONFIG_PATH": str(config)},
+        factory=True,
+    )
 
 
 def baseline(database: Path, model: Path, backend_url: str) -> Server:

@@ -41,7 +41,16 @@ def serve(config_dir: Path) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "orkestra", "run", "--config-path", str(config_dir), "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "orkestra",
+            "run",
+            "--config-path",
+            str(config_dir),
+            "--port",
+            str(port),
+        ],
         cwd=config_dir.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -52,7 +61,9 @@ def serve(config_dir: Path) -> Iterator[str]:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"the service exited:\n{proc.stdout.read() if proc.stdout else ''}")
+                raise RuntimeError(
+                    f"the service exited:\n{proc.stdout.read() if proc.stdout else ''}"
+                )
             try:
                 status, _ = call(f"{base}/ready")
                 if status == 200:

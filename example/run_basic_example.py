@@ -18,7 +18,10 @@ def main() -> dict[str, object]:
         api = f"{base}/orchestrator/basic"
         for title, (status, body) in {
             "hello": call(f"{api}/hello/orkestra"),
-            "echo": call(f"{api}/echo", {"items": [{"price": 9.5, "qty": 2}, {"price": 3, "qty": 1}], "coupon": "HALF"}),
+            "echo": call(
+                f"{api}/echo",
+                {"items": [{"price": 9.5, "qty": 2}, {"price": 3, "qty": 1}], "coupon": "HALF"},
+            ),
             "echo (invalid body)": call(f"{api}/echo", {"items": "not a list"}),
             "status": call(f"{api}/status"),
         }.items():

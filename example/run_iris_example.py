@@ -46,7 +46,10 @@ def set_up_feast(database: Path) -> None:
 
     (repo / "data").mkdir(exist_ok=True)
     with sqlite3.connect(database) as conn:
-        frame = pd.read_sql("SELECT id AS flower_id, sepal_length, sepal_width, petal_length, petal_width FROM iris_flowers", conn)
+        frame = pd.read_sql(
+            "SELECT id AS flower_id, sepal_length, sepal_width, petal_length, petal_width FROM iris_flowers",
+            conn,
+        )
     conn.close()
     now = datetime.now(timezone.utc)
     frame = frame[frame.flower_id <= IN_FEAST].assign(event_timestamp=now - timedelta(hours=1))
@@ -81,11 +84,17 @@ def main() -> dict[str, object]:
             results[f"compare/{flower}"] = body
         print("── model vs. database")
         for row in rows:
-            print(f"  flower {row['flower_id']:>3}: actual {row['actual']:<11} predicted {row['predicted']:<11} {row['verdict']}")
+            print(
+                f"  flower {row['flower_id']:>3}: actual {row['actual']:<11} predicted {row['predicted']:<11} {row['verdict']}"
+            )
         print()
         for flower in FEAST_FLOWERS:
             status, body = call(f"{api}/predict_from_features/{flower}")
-            show(f"Feast -> model, flower {flower} (features from {body.get('features_from')})", status, body)
+            show(
+                f"Feast -> model, flower {flower} (features from {body.get('features_from')})",
+                status,
+                body,
+            )
             results[f"predict_from_features/{flower}"] = body
     return results
 

@@ -36,7 +36,9 @@ def set_up() -> None:
         print(f"created {database.relative_to(HERE.parent)}")
     model = HERE / "models" / "credit.skops"
     if not model.exists():
-        info = train_credit_model(model, progress=lambda step, done: print(f"  [{done:4.0%}] {step}"))
+        info = train_credit_model(
+            model, progress=lambda step, done: print(f"  [{done:4.0%}] {step}")
+        )
         print(f"trained {model.relative_to(HERE.parent)} (accuracy {info['accuracy']:.1%})")
 
 

@@ -31,7 +31,9 @@ ConfigPath = Annotated[Path, typer.Option("--config-path", "-c", help="The confi
 
 def _print_config_error(exc: ConfigError) -> None:
     count = len(exc.problems)
-    err_console.print(f"[bold red]Config error{'s' if count > 1 else ''}[/] ({count}):", highlight=False)
+    err_console.print(
+        f"[bold red]Config error{'s' if count > 1 else ''}[/] ({count}):", highlight=False
+    )
     for problem in exc.problems:
         err_console.print(f"  {problem}", highlight=False, markup=False)
 
@@ -50,7 +52,9 @@ def version() -> None:
 @cli.command()
 def validate(
     config_path: ConfigPath = Path("./config"),
-    strict: Annotated[bool, typer.Option("--strict", help="Unknown keys are errors, not warnings.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Unknown keys are errors, not warnings.")
+    ] = False,
 ) -> None:
     """Validate a config directory: YAML, keys, expressions, references, DAGs and routes."""
     from orkestra.runtime import load_runtime
@@ -75,12 +79,22 @@ def validate(
 @cli.command()
 def run(
     config_path: ConfigPath = Path("./config"),
-    host: Annotated[str | None, typer.Option(help="Bind address (default: server.host, 127.0.0.1).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default: server.host, 127.0.0.1).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: server.port, 8000).")] = None,
-    reload: Annotated[bool, typer.Option("--reload", help="Restart on code and config changes (development).")] = False,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: server.workers, 1).")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Unknown config keys are errors.")] = False,
-    log_format: Annotated[str | None, typer.Option("--log-format", help="text or json (default: server.log_format).")] = None,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Restart on code and config changes (development).")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: server.workers, 1).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Unknown config keys are errors.")
+    ] = False,
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="text or json (default: server.log_format).")
+    ] = None,
 ) -> None:
     """Serve the API described by a config directory."""
     import uvicorn
@@ -115,29 +129,53 @@ def run(
         highlight=False,
     )
     # log_config=None: uvicorn's own loggers propagate to Orkestra's handler, in the same format
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": server.log_level.lower(), "factory": True, "log_config": None}
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": server.log_level.lower(),
+        "factory": True,
+        "log_config": None,
+    }
     if reload:
-        uvicorn.run("orkestra.server.asgi:create_app", reload=True, reload_dirs=[str(config_path.resolve()), str(Path(__file__).parent)],
-                    reload_includes=["*.py", "*.yaml", "*.yml"], **options)
+        uvicorn.run(
+            "orkestra.server.asgi:create_app",
+            reload=True,
+            reload_dirs=[str(config_path.resolve()), str(Path(__file__).parent)],
+            reload_includes=["*.py", "*.yaml", "*.yml"],
+            **options,
+        )
     else:
-        uvicorn.run("orkestra.server.asgi:create_app", workers=workers, timeout_graceful_shutdown=math.ceil(server.shutdown_timeout), **options)
+        uvicorn.run(
+            "orkestra.server.asgi:create_app",
+            workers=workers,
+            timeout_graceful_shutdown=math.ceil(server.shutdown_timeout),
+            **options,
+        )
 
 
 @cli.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="The project directory to create.")],
-    force: Annotated[bool, typer.Option("--force", help="Write into an existing non-empty directory.")] = False,
-    no_model: Annotated[bool, typer.Option("--no-model", help="Skip training the demo model.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into an existing non-empty directory.")
+    ] = False,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="Skip training the demo model.")
+    ] = False,
 ) -> None:
     """Create a runnable project: config, a sample SQLite database and a trained local model."""
     from orkestra.scaffold import create_project
 
     if directory.exists() and any(directory.iterdir()) and not force:
-        err_console.print(f"[red]{directory} exists and is not empty[/] (use --force to write into it)")
+        err_console.print(
+            f"[red]{directory} exists and is not empty[/] (use --force to write into it)"
+        )
         raise typer.Exit(1)
     create_project(directory, console=console, with_model=not no_model)
-    console.print(f"\n[green]Created {directory}[/]. Next:\n  cd {directory}\n  orkestra run --config-path ./config\n"
-                  "  open http://127.0.0.1:8000/docs")
+    console.print(
+        f"\n[green]Created {directory}[/]. Next:\n  cd {directory}\n  orkestra run --config-path ./config\n"
+        "  open http://127.0.0.1:8000/docs"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

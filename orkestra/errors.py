@@ -56,7 +56,11 @@ class ExpressionError(OrkestraError):
         self.text = text
         self.position = position
         self.key_path: tuple[str | int, ...] = ()
-        detail = f" at column {position + 1} of {_excerpt(text, position, self.MAX_QUOTED)!r}" if position is not None else ""
+        detail = (
+            f" at column {position + 1} of {_excerpt(text, position, self.MAX_QUOTED)!r}"
+            if position is not None
+            else ""
+        )
         super().__init__(f"{message}{detail}")
 
 
@@ -64,7 +68,11 @@ def _excerpt(text: str, position: int, width: int) -> str:
     if len(text) <= width:
         return text
     start = max(0, min(position - width // 2, len(text) - width))
-    return ("..." if start else "") + text[start : start + width] + ("..." if start + width < len(text) else "")
+    return (
+        ("..." if start else "")
+        + text[start : start + width]
+        + ("..." if start + width < len(text) else "")
+    )
 
 
 class BindError(OrkestraError):
@@ -80,7 +88,9 @@ class BindError(OrkestraError):
 
 
 class RequestError(OrkestraError):
-    def __init__(self, message: str, status: int = 422, errors: list[dict[str, object]] | None = None) -> None:
+    def __init__(
+        self, message: str, status: int = 422, errors: list[dict[str, object]] | None = None
+    ) -> None:
         self.status = status
         self.errors = errors or []
         super().__init__(message)

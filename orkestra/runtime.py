@@ -43,7 +43,9 @@ class RuntimeBuilder:
         self.instances: list[SourceType] = []
         self.invalid_sections: set[tuple[str, str]] = set()  # (scope, type): already reported
 
-    def make_type(self, type_name: str, section: Section | None, scope: SourceScope, where: Location) -> SourceType | None:
+    def make_type(
+        self, type_name: str, section: Section | None, scope: SourceScope, where: Location
+    ) -> SourceType | None:
         try:
             cls = source_class(type_name)
         except BindError as exc:
@@ -52,10 +54,17 @@ class RuntimeBuilder:
         return self.instantiate(cls, type_name, section, scope, where)
 
     def instantiate(
-        self, cls: type[SourceType], type_name: str, section: Section | None, scope: SourceScope, where: Location
+        self,
+        cls: type[SourceType],
+        type_name: str,
+        section: Section | None,
+        scope: SourceScope,
+        where: Location,
     ) -> SourceType | None:
         section = section or Section()
-        model = validate_model(cls.section_model, section.data, section.locations, (type_name,), self.problems)
+        model = validate_model(
+            cls.section_model, section.data, section.locations, (type_name,), self.problems
+        )
         if model is None:
             return None
         for p in unknown_keys(model, section.locations, (type_name,), self.strict):
@@ -81,7 +90,9 @@ class RuntimeBuilder:
                 self.invalid_sections.add((scope.name, type_name))
         return scope
 
-    def domain_scope(self, base: SourceScope, domain_sections: dict[str, Section], name: str) -> SourceScope:
+    def domain_scope(
+        self, base: SourceScope, domain_sections: dict[str, Section], name: str
+    ) -> SourceScope:
         if not domain_sections:
             return base
         scope = SourceScope(name, dict(base.types))
@@ -99,11 +110,16 @@ class RuntimeBuilder:
         def lookup(type_name: str) -> SourceType | None:
             """The scope's instance of `type_name`; raises BindError for an unknown type."""
             found = scope.get(type_name)
-            if found is None and {(scope.name, type_name), ("global", type_name)} & self.invalid_sections:
+            if (
+                found is None
+                and {(scope.name, type_name), ("global", type_name)} & self.invalid_sections
+            ):
                 return None  # its section is invalid; binding against it would only add noise
             if found is None:
                 # a type with no config section (direct, or a plugin with defaults)
-                found = self.instantiate(source_class(type_name), type_name, None, scope, Location(domain_file, None))
+                found = self.instantiate(
+                    source_class(type_name), type_name, None, scope, Location(domain_file, None)
+                )
                 if found is not None:
                     scope.types[type_name] = found
             return found
@@ -116,7 +132,9 @@ class RuntimeBuilder:
         plans: list[EndpointPlan] = []
         for domain in self.loaded.domains:
             scope = self.domain_scope(global_scope, domain.sections, domain.domain_id)
-            planner = EndpointPlanner(domain, base_path, self.lookup_for(scope, domain.file), self.problems)
+            planner = EndpointPlanner(
+                domain, base_path, self.lookup_for(scope, domain.file), self.problems
+            )
             for name, spec in domain.spec.endpoints.items():
                 plan = planner.build(name, spec)
                 if plan is not None:
@@ -139,8 +157,12 @@ class RuntimeBuilder:
                     file_line, _, key = plan.location.partition(" ")
                     file, _, line = file_line.rpartition(":")
                     self.problems.append(
-                        ConfigProblem(file, int(line) if line.isdigit() else None, key,
-                                      f"{method} {plan.route} is already served by {other.key} ({other.location})")
+                        ConfigProblem(
+                            file,
+                            int(line) if line.isdigit() else None,
+                            key,
+                            f"{method} {plan.route} is already served by {other.key} ({other.location})",
+                        )
                     )
                 else:
                     seen[(shape, method)] = plan
@@ -180,7 +202,13 @@ def _dedupe(problems: list[ConfigProblem]) -> list[ConfigProblem]:
 class Runtime:
     """A validated config with its source types and plans. Start it before serving, close it after."""
 
-    def __init__(self, loaded: LoadedConfig, plans: list[EndpointPlan], sources: list[SourceType], warnings: list[ConfigProblem]):
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        plans: list[EndpointPlan],
+        sources: list[SourceType],
+        warnings: list[ConfigProblem],
+    ):
         self.loaded = loaded
         self.settings = loaded.settings
         self.plans = plans

@@ -115,8 +115,10 @@ def train_demo_model(path: Path, console: Console) -> dict[str, Any] | None:
             info = train_iris(path, progress=report)
         except (ImportError, MissingExtraError) as exc:
             progress.stop()
-            console.print(f"[yellow]skipped the demo model: {exc}[/]\n"
-                          "(pip install 'orkestra[ml]', then run `orkestra init` again)")
+            console.print(
+                f"[yellow]skipped the demo model: {exc}[/]\n"
+                "(pip install 'orkestra[ml]', then run `orkestra init` again)"
+            )
             return None
         progress.update(task, description="done", completed=1.0)
     accuracy = info.get("accuracy") if isinstance(info, dict) else None

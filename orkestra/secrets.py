@@ -27,7 +27,8 @@ class Redactor:
             return self.text(value) if self.secrets else value
         if isinstance(value, dict):
             return {
-                k: (REDACTED if str(k).lower() in self.sensitive else self.data(v)) for k, v in value.items()
+                k: (REDACTED if str(k).lower() in self.sensitive else self.data(v))
+                for k, v in value.items()
             }
         if isinstance(value, (list, tuple)):
             return [self.data(v) for v in value]

@@ -1,8 +1,8 @@
 """The library's entry point: an Orkestra service built from a config directory.
 
-    service = Orkestra("./config")
-    app = service.app                                  # serve it, or mount it in a FastAPI app
-    result = await service.execute("model_scoring", "predict", path_params={"entity_id": "42"})
+service = Orkestra("./config")
+app = service.app                                  # serve it, or mount it in a FastAPI app
+result = await service.execute("model_scoring", "predict", path_params={"entity_id": "42"})
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ class Orkestra:
     ) -> None:
         self.config_path = Path(config_path).resolve()
         self.strict = strict
-        self.runtime = runtime if runtime is not None else load_runtime(self.config_path, strict=strict)
+        self.runtime = (
+            runtime if runtime is not None else load_runtime(self.config_path, strict=strict)
+        )
         self.started = False
         self._start_lock = asyncio.Lock()
         self.observers: list[Any] = []  # callables(record) run after each execution
@@ -72,7 +74,9 @@ class Orkestra:
         tracking = runtime.settings.tracking
         redactor = Redactor(runtime.secrets, tracking.sensitive_fields)
         tracing = self.observability.tracing_for(runtime)
-        options = EngineOptions(redactor=redactor, keep_payloads=tracking.keep_payloads, tracer=tracing)
+        options = EngineOptions(
+            redactor=redactor, keep_payloads=tracking.keep_payloads, tracer=tracing
+        )
         app: FastAPI = build_fastapi(self, runtime)
         # requests already running on an older app keep that config's options (secrets, tracking)
         app.state.engine_options = options
@@ -128,7 +132,11 @@ class Orkestra:
 
     # -- execution -------------------------------------------------------------------------------
     async def run(
-        self, plan: EndpointPlan, data: RequestData, execution_id: str, options: EngineOptions | None = None
+        self,
+        plan: EndpointPlan,
+        data: RequestData,
+        execution_id: str,
+        options: EngineOptions | None = None,
     ) -> ExecutionResult:
         try:
             with self.observability.execution(plan, data, execution_id):
@@ -149,7 +157,9 @@ class Orkestra:
             except Exception as exc:  # an observer must never fail a request
                 log.warning("execution observer failed: %s", exc)
 
-    async def respond(self, plan: EndpointPlan, data: RequestData, execution_id: str, request: Request) -> Response:
+    async def respond(
+        self, plan: EndpointPlan, data: RequestData, execution_id: str, request: Request
+    ) -> Response:
         options: EngineOptions = getattr(request.app.state, "engine_options", self.options)
         redact = options.redactor.text
         # set, not reset: the server's access log line is written later in this request's task,
@@ -159,7 +169,9 @@ class Orkestra:
             result = await self.run(plan, data, execution_id, options)
         except OrkestraError as exc:
             if isinstance(exc, SourceError):
-                log.warning("%s %s failed: %s [%s]", data.method, plan.route, redact(str(exc)), execution_id)
+                log.warning(
+                    "%s %s failed: %s [%s]", data.method, plan.route, redact(str(exc)), execution_id
+                )
             response = error_response(exc, execution_id, redact)
             record = getattr(exc, "record", None)
             if record is not None and self._debug(data):
@@ -174,7 +186,10 @@ class Orkestra:
             )
         # data.query_params is already parsed: request.query_params would parse the query again
         if self._debug(data):
-            debug = {"result": result.body, "execution": options.redactor.data(result.record.as_dict())}
+            debug = {
+                "result": result.body,
+                "execution": options.redactor.data(result.record.as_dict()),
+            }
             return Response(_dumps(debug), media_type="application/json", headers=headers)
         return Response(_dumps(result.body), media_type="application/json", headers=headers)
 
@@ -202,7 +217,9 @@ class Orkestra:
         missing = [p for p in plan.path_params if p not in (path_params or {})]
         if missing:
             raise RequestError(f"missing path parameter(s): {', '.join(missing)}", 422)
-        data = RequestData(method.upper(), dict(path_params or {}), dict(query or {}), dict(headers or {}), body)
+        data = RequestData(
+            method.upper(), dict(path_params or {}), dict(query or {}), dict(headers or {}), body
+        )
         result = await self.run(plan, data, new_execution_id())
         return result.body
 
@@ -211,7 +228,11 @@ def _with_execution(problem: Response, execution: dict[str, Any]) -> Response:
     """A problem+json answer with the execution record added (debug mode)."""
     body = orjson.loads(problem.body)
     body["execution"] = execution
-    headers = {k: v for k, v in problem.headers.items() if k.lower() not in ("content-length", "content-type")}
+    headers = {
+        k: v
+        for k, v in problem.headers.items()
+        if k.lower() not in ("content-length", "content-type")
+    }
     return Response(_dumps(body), problem.status_code, headers, media_type=problem.media_type)
 
 

@@ -19,9 +19,15 @@ from orkestra import __version__
 REPO = Path(__file__).resolve().parents[1]
 
 
-def orkestra(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def orkestra(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "orkestra", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout,
+        [sys.executable, "-m", "orkestra", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
         env={**os.environ, "COLUMNS": "200"},
     )
 
@@ -90,7 +96,10 @@ def test_init_then_run_serves_docs_and_a_prediction(tmp_path: Path) -> None:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "orkestra", "run", "--config-path", "./config", "--port", str(port)],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -112,7 +121,10 @@ def test_init_then_run_serves_docs_and_a_prediction(tmp_path: Path) -> None:
         assert status == 200 and prediction["actual_species"] == "setosa"
         assert prediction["predicted_species"] in ("setosa", "versicolor", "virginica")
         status, body = get(f"{base}/orchestrator/iris/flowers?species=virginica&limit=3")
-        assert status == 200 and [f["species"] for f in json.loads(body)["flowers"]] == ["virginica"] * 3
+        assert (
+            status == 200
+            and [f["species"] for f in json.loads(body)["flowers"]] == ["virginica"] * 3
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

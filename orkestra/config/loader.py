@@ -35,7 +35,9 @@ class Section:
     data: dict[str, Any] = field(default_factory=dict)
     locations: Locations = field(default_factory=Locations)
 
-    def merge(self, data: Any, locations: Locations, problems: list[ConfigProblem], name: str) -> None:
+    def merge(
+        self, data: Any, locations: Locations, problems: list[ConfigProblem], name: str
+    ) -> None:
         if not isinstance(data, dict):
             loc = locations.find(()) or Location("?", None)
             problems.append(ConfigProblem(loc.file, loc.line, name, "expected a mapping"))
@@ -92,7 +94,9 @@ def validate_model(
         for err in exc.errors(include_url=False, include_input=False):
             path = _data_path(data, err["loc"])
             loc = locations.find(path) or Location("?", None)
-            problems.append(ConfigProblem(loc.file, loc.line, format_key_path(prefix + path), _explain(err)))
+            problems.append(
+                ConfigProblem(loc.file, loc.line, format_key_path(prefix + path), _explain(err))
+            )
         return None
 
 
@@ -101,10 +105,21 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> KeyPath:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (
+            isinstance(node, dict)
+            and part in node
+            or isinstance(node, list)
+            and isinstance(part, int)
+            and 0 <= part < len(node)
+        ):
             path.append(part)
             node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and not part[:1].isupper() and "[" not in part:
+        elif (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and not part[:1].isupper()
+            and "[" not in part
+        ):
             path.append(part)  # a missing required key: name it
             break
     return tuple(path)
@@ -118,7 +133,9 @@ def _explain(err: Mapping[str, Any]) -> str:
     return msg[0].lower() + msg[1:] if msg else msg
 
 
-def unknown_keys(model: BaseModel, locations: Locations, prefix: KeyPath, strict: bool) -> list[ConfigProblem]:
+def unknown_keys(
+    model: BaseModel, locations: Locations, prefix: KeyPath, strict: bool
+) -> list[ConfigProblem]:
     """Keys the models do not know, as warnings (errors under --strict)."""
     out: list[ConfigProblem] = []
     severity = "error" if strict else "warning"
@@ -127,7 +144,15 @@ def unknown_keys(model: BaseModel, locations: Locations, prefix: KeyPath, strict
         if isinstance(obj, BaseModel):
             for key in obj.model_extra or {}:
                 loc = locations.find(path + (key,)) or Location("?", None)
-                out.append(ConfigProblem(loc.file, loc.line, format_key_path(prefix + path + (key,)), "unknown key", severity))
+                out.append(
+                    ConfigProblem(
+                        loc.file,
+                        loc.line,
+                        format_key_path(prefix + path + (key,)),
+                        "unknown key",
+                        severity,
+                    )
+                )
             for name, info in type(obj).model_fields.items():
                 walk(getattr(obj, name), path + (info.alias or name,))
         elif isinstance(obj, list):
@@ -143,7 +168,9 @@ def unknown_keys(model: BaseModel, locations: Locations, prefix: KeyPath, strict
 
 
 class ConfigLoader:
-    def __init__(self, config_dir: Path, *, strict: bool = False, environ: Mapping[str, str] | None = None):
+    def __init__(
+        self, config_dir: Path, *, strict: bool = False, environ: Mapping[str, str] | None = None
+    ):
         self.config_dir = config_dir
         self.strict = strict
         self.env = make_env_filler(environ)
@@ -160,7 +187,9 @@ class ConfigLoader:
 
     def load(self) -> LoadedConfig:
         if not self.config_dir.is_dir():
-            raise ConfigError([ConfigProblem(str(self.config_dir), None, "", "config directory does not exist")])
+            raise ConfigError(
+                [ConfigProblem(str(self.config_dir), None, "", "config directory does not exist")]
+            )
         from orkestra.sources.registry import known_source_types
 
         source_types = set(known_source_types())
@@ -191,7 +220,11 @@ class ConfigLoader:
         warnings = unknown_keys(settings, settings_locs, (), self.strict)
         for key in OBSOLETE_GLOBAL_KEYS & settings_data.keys():
             loc = settings_locs.find((key,)) or Location("config.yaml", None)
-            warnings.append(ConfigProblem(loc.file, loc.line, key, "accepted for compatibility; has no effect", "warning"))
+            warnings.append(
+                ConfigProblem(
+                    loc.file, loc.line, key, "accepted for compatibility; has no effect", "warning"
+                )
+            )
         self.problems.extend(warnings)
         return LoadedConfig(
             self.config_dir,
@@ -204,15 +237,25 @@ class ConfigLoader:
         )
 
     def _expected_mapping(self, doc: YamlDocument) -> None:
-        self.problems.append(ConfigProblem(doc.file, 1, "", "expected a mapping at the top of the file"))
+        self.problems.append(
+            ConfigProblem(doc.file, 1, "", "expected a mapping at the top of the file")
+        )
 
-    def _add_section(self, sections: dict[str, Section], key: str, value: Any, locs: Locations) -> None:
+    def _add_section(
+        self, sections: dict[str, Section], key: str, value: Any, locs: Locations
+    ) -> None:
         sections.setdefault(key, Section()).merge(value, locs, self.problems, key)
 
-    def _read_integrations(self, base: Path, sections: dict[str, Section], source_types: set[str]) -> None:
+    def _read_integrations(
+        self, base: Path, sections: dict[str, Section], source_types: set[str]
+    ) -> None:
         """database.yaml and integrations/*.yaml under `base`, merged by top-level key."""
         files = [base / "database.yaml", base / "database.yml"]
-        files += sorted((base / "integrations").glob("*.y*ml")) if (base / "integrations").is_dir() else []
+        files += (
+            sorted((base / "integrations").glob("*.y*ml"))
+            if (base / "integrations").is_dir()
+            else []
+        )
         for path in files:
             if not path.is_file():
                 continue
@@ -223,7 +266,11 @@ class ConfigLoader:
                 self._expected_mapping(doc)
                 continue
             data, locs = doc.data, doc.locations
-            if path.stem == "database" and "database" not in data and ({"sources", "operations"} & data.keys()):
+            if (
+                path.stem == "database"
+                and "database" not in data
+                and ({"sources", "operations"} & data.keys())
+            ):
                 data, wrapped = {"database": data}, Locations()
                 wrapped.graft(("database",), locs)
                 locs = wrapped
@@ -261,7 +308,12 @@ class ConfigLoader:
             domain_id = spec.domain_id or spec.domain_name or path.stem
             if domain_id in seen:
                 self.problems.append(
-                    ConfigProblem(doc.file, 1, "domain_id", f"domain '{domain_id}' is already defined in {seen[domain_id]}")
+                    ConfigProblem(
+                        doc.file,
+                        1,
+                        "domain_id",
+                        f"domain '{domain_id}' is already defined in {seen[domain_id]}",
+                    )
                 )
                 continue
             seen[domain_id] = doc.file

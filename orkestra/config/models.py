@@ -67,7 +67,9 @@ class DataSourceSpec(Model):
     @classmethod
     def _identifier(cls, v: str) -> str:
         if not v.isidentifier():
-            raise ValueError("must be an identifier (letters, digits, _), it is referenced as $name")
+            raise ValueError(
+                "must be an identifier (letters, digits, _), it is referenced as $name"
+            )
         return v
 
     @field_validator("on_error")
@@ -102,7 +104,9 @@ class EndpointSpec(Model):
     def _methods(self) -> EndpointSpec:
         for m in self.http_methods():
             if m not in HTTP_METHODS:
-                raise ValueError(f"unknown HTTP method '{m}', expected one of {', '.join(HTTP_METHODS)}")
+                raise ValueError(
+                    f"unknown HTTP method '{m}', expected one of {', '.join(HTTP_METHODS)}"
+                )
         return self
 
     def http_methods(self) -> list[str]:

@@ -108,7 +108,9 @@ def read_yaml(
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        problems.append(ConfigProblem(display_name, None, "", f"cannot read file: {exc.__class__.__name__}"))
+        problems.append(
+            ConfigProblem(display_name, None, "", f"cannot read file: {exc.__class__.__name__}")
+        )
         return None
     try:
         loader = yaml.SafeLoader(text)
@@ -135,7 +137,9 @@ def read_yaml(
 class _Builder:
     """Turns a composed YAML node tree into plain data, recording each key's line."""
 
-    def __init__(self, file: str, env: _EnvFiller, locations: Locations, problems: list[ConfigProblem]):
+    def __init__(
+        self, file: str, env: _EnvFiller, locations: Locations, problems: list[ConfigProblem]
+    ):
         self.file = file
         self.env = env
         self.locations = locations
@@ -152,7 +156,12 @@ class _Builder:
                 key = self.constructor.construct_object(key_node, deep=True)
                 if not isinstance(key, (str, int, float, bool)) or key is None:
                     self.problems.append(
-                        ConfigProblem(self.file, key_node.start_mark.line + 1, format_key_path(path), "keys must be plain scalars")
+                        ConfigProblem(
+                            self.file,
+                            key_node.start_mark.line + 1,
+                            format_key_path(path),
+                            "keys must be plain scalars",
+                        )
                     )
                     continue
                 key = key if isinstance(key, str) else str(key)
@@ -174,7 +183,11 @@ class _Builder:
         try:
             value = self.constructor.construct_object(node)
         except yaml.constructor.ConstructorError as exc:
-            self.problems.append(ConfigProblem(self.file, where.line, format_key_path(path), f"invalid value: {exc.problem}"))
+            self.problems.append(
+                ConfigProblem(
+                    self.file, where.line, format_key_path(path), f"invalid value: {exc.problem}"
+                )
+            )
             return None
         if isinstance(value, str):
             return self.env.fill(value, where, path, self.problems)

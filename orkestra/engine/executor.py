@@ -55,7 +55,9 @@ class EngineOptions:
     measure_sizes: bool = True
     keep_payloads: bool = False
     trace_headers: Mapping[str, str] = field(default_factory=dict)
-    tracer: Any = None  # orkestra.observability.tracing.Tracing: a span per source, its context passed on
+    tracer: Any = (
+        None  # orkestra.observability.tracing.Tracing: a span per source, its context passed on
+    )
 
 
 @dataclass
@@ -78,7 +80,13 @@ def build_scope(request: RequestData, execution_id: str) -> dict[str, Any]:
 
 
 class Execution:
-    def __init__(self, plan: EndpointPlan, scope: dict[str, Any], record: ExecutionRecord, options: EngineOptions):
+    def __init__(
+        self,
+        plan: EndpointPlan,
+        scope: dict[str, Any],
+        record: ExecutionRecord,
+        options: EngineOptions,
+    ):
         self.plan = plan
         self.scope = scope
         self.record = record
@@ -101,7 +109,9 @@ class Execution:
     async def run_graph(self) -> None:
         tasks: dict[str, asyncio.Task[None]] = {}
         for name in self.plan.order:
-            tasks[name] = asyncio.create_task(self.run_after_deps(self.plan.nodes[name], tasks), name=name)
+            tasks[name] = asyncio.create_task(
+                self.run_after_deps(self.plan.nodes[name], tasks), name=name
+            )
         try:
             done, pending = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_EXCEPTION)
         except asyncio.CancelledError:
@@ -193,7 +203,11 @@ class Execution:
         run.details["items"] = len(items)
         scopes = [{**self.scope, node.spec.as_: item} for item in items]
         params_list = [node.params.evaluate(scope) for scope in scopes]
-        if items and supports_batch(node.operation) and (node.guard is None or node.guard.cache is None):
+        if (
+            items
+            and supports_batch(node.operation)
+            and (node.guard is None or node.guard.cache is None)
+        ):
             run.details["batched"] = True
             result = await self.call_with_retries(node, params_list, run, batch=True)
             return check_batch_result(node.name, result, len(items))
@@ -203,11 +217,15 @@ class Execution:
             node.spec.for_each_concurrency,
         )
 
-    async def call_cached(self, node: SourceNode, params: Any, run: SourceRun, scope: dict[str, Any]) -> Any:
+    async def call_cached(
+        self, node: SourceNode, params: Any, run: SourceRun, scope: dict[str, Any]
+    ) -> Any:
         cache = node.guard.cache if node.guard is not None else None
         if cache is None:
             return await self.call_with_retries(node, params, run)
-        key = cache_key(cache.namespace, cache.key.evaluate(scope) if cache.key is not None else params)
+        key = cache_key(
+            cache.namespace, cache.key.evaluate(scope) if cache.key is not None else params
+        )
         value = await cache.store.get(key)
         if value is not MISS:
             run.from_cache = True
@@ -223,7 +241,9 @@ class Execution:
             run.details["coalesced"] = True
         return value
 
-    async def call_with_retries(self, node: SourceNode, params: Any, run: SourceRun, batch: bool = False) -> Any:
+    async def call_with_retries(
+        self, node: SourceNode, params: Any, run: SourceRun, batch: bool = False
+    ) -> Any:
         policy = node.retry
         guard = node.guard
         budget = guard.budget if guard is not None else None
@@ -233,9 +253,13 @@ class Execution:
             budget.record_call()
         for attempt in range(1, policy.attempts + 1):
             run.attempts = max(run.attempts, attempt)
-            if self.deadline is not None:  # operations see what is really left (a statement timeout)
+            if (
+                self.deadline is not None
+            ):  # operations see what is really left (a statement timeout)
                 left = max(0.0, self.time_left() or 0.0)
-                ctx = replace(ctx, timeout=left if node.timeout is None else min(node.timeout, left))
+                ctx = replace(
+                    ctx, timeout=left if node.timeout is None else min(node.timeout, left)
+                )
             if breaker is not None:
                 breaker.before_call(node.name)  # SourceUnavailable when open: the backend is spared
             try:
@@ -247,7 +271,9 @@ class Execution:
                     breaker.record_success()  # the backend answered; the request was wrong
                 if attempt >= policy.attempts or not exc.retryable:
                     raise
-                delay = min(policy.max_backoff, policy.backoff * (2 ** (attempt - 1))) * random.uniform(0.5, 1.0)
+                delay = min(
+                    policy.max_backoff, policy.backoff * (2 ** (attempt - 1))
+                ) * random.uniform(0.5, 1.0)
                 remaining = self.time_left()
                 if remaining is not None and remaining <= delay:
                     raise  # a retry could not finish before the endpoint's deadline: report this error
@@ -265,10 +291,14 @@ class Execution:
             return result
         raise AssertionError("unreachable: the loop returns or raises")
 
-    async def call_once(self, node: SourceNode, params: Any, ctx: CallContext, batch: bool = False) -> Any:
+    async def call_once(
+        self, node: SourceNode, params: Any, ctx: CallContext, batch: bool = False
+    ) -> Any:
         bulkhead = node.guard.bulkhead if node.guard is not None else None
         try:
-            async with asyncio.timeout(node.timeout):  # None: unbounded (the endpoint deadline applies)
+            async with asyncio.timeout(
+                node.timeout
+            ):  # None: unbounded (the endpoint deadline applies)
                 if bulkhead is not None:
                     async with bulkhead:  # waiting for a slot counts against the timeout
                         return await self.invoke(node, params, ctx, batch)
@@ -352,12 +382,18 @@ async def execute_plan(
 
 
 async def _execute_cached(
-    plan: EndpointPlan, cache: CachePlan, request: RequestData, execution_id: str, options: EngineOptions
+    plan: EndpointPlan,
+    cache: CachePlan,
+    request: RequestData,
+    execution_id: str,
+    options: EngineOptions,
 ) -> ExecutionResult:
     """The endpoint's response cache. Only complete answers are stored: a soft failure is not."""
     scope = build_scope(request, execution_id)
     default_key = {k: v for k, v in scope["request"].items() if k != "headers"}
-    key = cache_key(cache.namespace, cache.key.evaluate(scope) if cache.key is not None else default_key)
+    key = cache_key(
+        cache.namespace, cache.key.evaluate(scope) if cache.key is not None else default_key
+    )
     body = await cache.store.get(key)
     if body is MISS:
 
@@ -381,7 +417,9 @@ async def _execute_cached(
     return ExecutionResult(body, record)
 
 
-async def _execute(plan: EndpointPlan, request: RequestData, execution_id: str, options: EngineOptions) -> ExecutionResult:
+async def _execute(
+    plan: EndpointPlan, request: RequestData, execution_id: str, options: EngineOptions
+) -> ExecutionResult:
     record = new_record(plan, execution_id, request.method)
     scope = build_scope(request, execution_id)
     execution = Execution(plan, scope, record, options)
@@ -397,7 +435,9 @@ async def _execute(plan: EndpointPlan, request: RequestData, execution_id: str, 
         late = [r.name for r in record.sources.values() if r.status == rec.PENDING]
         for name in late:
             record.sources[name].status = rec.TIMED_OUT
-        error = SourceTimeout(late[0] if late else plan.name, f"endpoint deadline of {plan.timeout:g}s exceeded")
+        error = SourceTimeout(
+            late[0] if late else plan.name, f"endpoint deadline of {plan.timeout:g}s exceeded"
+        )
         record.finish(error.status, str(error))
         error.record = record  # type: ignore[attr-defined]
         raise error from None

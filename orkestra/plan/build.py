@@ -29,7 +29,13 @@ SourceLookup = Callable[[str], "SourceType | None"]
 class EndpointPlanner:
     """Builds the plans of one domain's endpoints, collecting every problem instead of stopping."""
 
-    def __init__(self, domain: DomainConfig, base_path: str, lookup: SourceLookup, problems: list[ConfigProblem]):
+    def __init__(
+        self,
+        domain: DomainConfig,
+        base_path: str,
+        lookup: SourceLookup,
+        problems: list[ConfigProblem],
+    ):
         self.domain = domain
         self.base_path = base_path
         self.lookup = lookup
@@ -77,7 +83,9 @@ class EndpointPlanner:
         names = [ds.name for ds in spec.data_sources]
         for i, ds in enumerate(spec.data_sources):
             if names.index(ds.name) != i:
-                self.problem(ep_path + ("data_sources", i, "name"), f"duplicate data source name '{ds.name}'")
+                self.problem(
+                    ep_path + ("data_sources", i, "name"), f"duplicate data source name '{ds.name}'"
+                )
         known = set(names)
 
         nodes: dict[str, SourceNode] = {}
@@ -112,7 +120,12 @@ class EndpointPlanner:
         )
 
     def check_refs(
-        self, template: HasReferences | None, path: KeyPath, known: set[str], own: str | None = None, raw: Any = None
+        self,
+        template: HasReferences | None,
+        path: KeyPath,
+        known: set[str],
+        own: str | None = None,
+        raw: Any = None,
     ) -> set[str]:
         if template is None:
             return set()
@@ -123,14 +136,19 @@ class EndpointPlanner:
             if root not in known:
                 path = path + _find_reference(raw, root)
                 hint = f" (sources: {', '.join(sorted(known))})" if known else ""
-                self.problem(path, f"unknown reference ${root}: no data source of this endpoint is called '{root}'{hint}")
+                self.problem(
+                    path,
+                    f"unknown reference ${root}: no data source of this endpoint is called '{root}'{hint}",
+                )
             elif root == own:
                 self.problem(path, f"data source '{own}' refers to itself")
             else:
                 deps.add(root)
         return deps
 
-    def build_node(self, ds: DataSourceSpec, path: KeyPath, known: set[str], ordered_refs: list[Template]) -> SourceNode | None:
+    def build_node(
+        self, ds: DataSourceSpec, path: KeyPath, known: set[str], ordered_refs: list[Template]
+    ) -> SourceNode | None:
         params = self.template(ds.params if ds.params is not None else {}, path + ("params",))
         condition = self.expression(ds.condition, path + ("condition",)) if ds.condition else None
         transform = self.transform(ds.transform, path + ("transform",))
@@ -139,7 +157,9 @@ class EndpointPlanner:
         deps |= self.check_refs(for_each, path + ("for_each",), known, ds.name)
         # `as: order` names the current item inside params (and a cache key), nowhere else
         item_known = known | {ds.as_} if for_each is not None else known
-        deps |= self.check_refs(params, path + ("params",), item_known, ds.name, ds.params) - {ds.as_}
+        deps |= self.check_refs(params, path + ("params",), item_known, ds.name, ds.params) - {
+            ds.as_
+        }
         if transform is not None:
             deps |= self.check_refs(transform, path + ("transform",), known, ds.name)
         for i, dep in enumerate(ds.depends_on):
@@ -152,7 +172,10 @@ class EndpointPlanner:
         if ds.on_error.startswith("fallback:"):
             target = ds.on_error.split(":", 1)[1].strip()
             if target not in known or target == ds.name:
-                self.problem(path + ("on_error",), f"fallback source '{target}' is not another data source of this endpoint")
+                self.problem(
+                    path + ("on_error",),
+                    f"fallback source '{target}' is not another data source of this endpoint",
+                )
             else:
                 deps.add(target)  # its output must be ready when this source fails
         for t in (params, condition, for_each):
@@ -169,7 +192,11 @@ class EndpointPlanner:
         except OrkestraError as exc:
             self.problem(path, str(exc))
             return None
-        if params is None or (ds.condition and condition is None) or (ds.for_each and for_each is None):
+        if (
+            params is None
+            or (ds.condition and condition is None)
+            or (ds.for_each and for_each is None)
+        ):
             return None
         timeout = ds.timeout if ds.timeout is not None else operation.timeout
         retry = _retry_policy(ds.retry, operation.retries, operation.idempotent)
@@ -191,7 +218,9 @@ class EndpointPlanner:
             for_each=for_each,
         )
 
-    def cache_plan(self, spec: Any, namespace: str, path: KeyPath, known: set[str]) -> CachePlan | None:
+    def cache_plan(
+        self, spec: Any, namespace: str, path: KeyPath, known: set[str]
+    ) -> CachePlan | None:
         if spec is None:
             return None
         key = None
@@ -222,7 +251,9 @@ class EndpointPlanner:
             self.check_refs(transform, ep_path + ("transform",), known)
         return ResponsePlan(template, primary, transform)
 
-    def build_route(self, name: str, spec: EndpointSpec, ep_path: KeyPath, refs: list[Template]) -> tuple[tuple[str, ...], str]:
+    def build_route(
+        self, name: str, spec: EndpointSpec, ep_path: KeyPath, refs: list[Template]
+    ) -> tuple[tuple[str, ...], str]:
         referenced: list[str] = []
         for t in refs:
             for p in t.path_params:
@@ -233,18 +264,28 @@ class EndpointPlanner:
             declared = _PATH_PARAM.findall(rel)
             for p in referenced:
                 if p not in declared:
-                    self.problem(ep_path + ("path",), f"$request.path_params.{p} is used but the path has no {{{p}}} segment")
+                    self.problem(
+                        ep_path + ("path",),
+                        f"$request.path_params.{p} is used but the path has no {{{p}}} segment",
+                    )
             return tuple(declared), self.base_path + (rel if rel != "/" else "")
-        route = f"{self.base_path}/{self.domain.domain_id}/{name}" + "".join(f"/{{{p}}}" for p in referenced)
+        route = f"{self.base_path}/{self.domain.domain_id}/{name}" + "".join(
+            f"/{{{p}}}" for p in referenced
+        )
         return tuple(referenced), route
 
-    def sort(self, nodes: dict[str, SourceNode], ep_path: KeyPath) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    def sort(
+        self, nodes: dict[str, SourceNode], ep_path: KeyPath
+    ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
         sorter: TopologicalSorter[str] = TopologicalSorter({n.name: n.deps for n in nodes.values()})
         try:
             sorter.prepare()
         except CycleError as exc:
             cycle = " -> ".join(exc.args[1])
-            self.problem(ep_path + ("data_sources",), f"data sources depend on each other in a cycle: {cycle}")
+            self.problem(
+                ep_path + ("data_sources",),
+                f"data sources depend on each other in a cycle: {cycle}",
+            )
             return (), ()
         order: list[str] = []
         stages: list[tuple[str, ...]] = []
@@ -279,7 +320,9 @@ def _find_reference(raw: Any, root: str) -> KeyPath:
     """Where in a raw template `$root` is used, to point the error at its line."""
     if isinstance(raw, str):
         return ()
-    items = raw.items() if isinstance(raw, dict) else enumerate(raw) if isinstance(raw, list) else ()
+    items = (
+        raw.items() if isinstance(raw, dict) else enumerate(raw) if isinstance(raw, list) else ()
+    )
     for key, value in items:
         if isinstance(value, str) and re.search(rf"\$\{{?{re.escape(root)}\b", value):
             return (key,)

@@ -51,7 +51,9 @@ class CircuitBreaker:
             return
         self.rejected += 1
         retry_in = max(0.0, self.reset_timeout - (self.clock() - self.opened_at))
-        raise SourceUnavailable(source, f"circuit open after repeated failures; next try in {retry_in:.1f}s")
+        raise SourceUnavailable(
+            source, f"circuit open after repeated failures; next try in {retry_in:.1f}s"
+        )
 
     def record_success(self) -> None:
         self.probe_in_flight = False

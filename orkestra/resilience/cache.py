@@ -43,7 +43,9 @@ def cache_key(namespace: str, value: Any) -> str:
 class MemoryCache:
     """A bounded LRU with per-entry expiry, for one process."""
 
-    def __init__(self, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_entries = max_entries
         self.clock = clock
         self.entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()

@@ -50,7 +50,9 @@ class SourceGuard:
 def build_breaker(spec: CircuitBreakerSpec | None) -> CircuitBreaker | None:
     if spec is None:
         return None
-    return CircuitBreaker(spec.failure_threshold, spec.failure_rate, spec.window, spec.reset_timeout)
+    return CircuitBreaker(
+        spec.failure_threshold, spec.failure_rate, spec.window, spec.reset_timeout
+    )
 
 
 def build_cache(spec: CacheSpec | None, namespace: str, key: Template | None) -> CachePlan | None:
@@ -58,7 +60,11 @@ def build_cache(spec: CacheSpec | None, namespace: str, key: Template | None) ->
         return None
     store: ResponseCache
     if spec.backend == "redis":
-        url = getattr(spec, "redis_url", None) or os.environ.get("ORKESTRA_REDIS_URL") or DEFAULT_REDIS_URL
+        url = (
+            getattr(spec, "redis_url", None)
+            or os.environ.get("ORKESTRA_REDIS_URL")
+            or DEFAULT_REDIS_URL
+        )
         store = RedisCache(url)
     else:
         store = MemoryCache()

@@ -15,7 +15,9 @@ async def require_admin(request: Request) -> Principal | None:
     security: Security | None = getattr(request.app.state, "security", None)
     if security is None:
         return None
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
+    headers = {
+        k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]
+    }
     try:
         return security.admit_admin(headers)
     except AccessDenied as exc:

@@ -1,12 +1,12 @@
 """The `auth:` sections: global (config.yaml), per domain and per endpoint.
 
-    auth:                                  # config.yaml
-      api_keys:
-        - {name: partner_a, key: "${PARTNER_A_KEY}", scopes: [scoring:read]}
-        - {name: ci, key_sha256: "9f86d0...", scopes: [admin]}
-      jwt: {algorithms: [HS256], secret: "${JWT_SECRET}", audience: orkestra}
-      rate_limit: {requests: 100, per: 60, by: key}
-    auth: {scopes: [scoring:read]}         # a domain or an endpoint; `auth: false` makes it public
+auth:                                  # config.yaml
+  api_keys:
+    - {name: partner_a, key: "${PARTNER_A_KEY}", scopes: [scoring:read]}
+    - {name: ci, key_sha256: "9f86d0...", scopes: [admin]}
+  jwt: {algorithms: [HS256], secret: "${JWT_SECRET}", audience: orkestra}
+  rate_limit: {requests: 100, per: 60, by: key}
+auth: {scopes: [scoring:read]}         # a domain or an endpoint; `auth: false` makes it public
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ class ApiKeySpec(_Model):
 
 
 class JwtSpec(_Model):
-    algorithms: list[Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384"]] = Field(
+    algorithms: list[
+        Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384"]
+    ] = Field(
         default_factory=lambda: ["HS256"]  # type: ignore[arg-type]
     )
     secret: str | None = None  # HS*: the shared secret, from ${ENV}
@@ -53,7 +55,9 @@ class JwtSpec(_Model):
         hs = any(a.startswith("HS") for a in self.algorithms)
         asym = any(not a.startswith("HS") for a in self.algorithms)
         if hs and asym:
-            raise ValueError("mix of HS* and RS*/ES* algorithms: a token could pick the weaker check")
+            raise ValueError(
+                "mix of HS* and RS*/ES* algorithms: a token could pick the weaker check"
+            )
         if hs and not self.secret:
             raise ValueError("HS* algorithms need `secret`")
         if hs and self.secret and len(self.secret) < 32:

@@ -61,7 +61,11 @@ class JwtVerifier:
             self.key = (config_dir / str(spec.public_key_file)).read_text()
 
     def verify(self, token: str) -> Principal:
-        options = {"require": ["exp"] + (["aud"] if self.spec.audience else []) + (["iss"] if self.spec.issuer else [])}
+        options = {
+            "require": ["exp"]
+            + (["aud"] if self.spec.audience else [])
+            + (["iss"] if self.spec.issuer else [])
+        }
         try:
             claims = self.jwt.decode(
                 token,
@@ -78,6 +82,12 @@ class JwtVerifier:
             # PyJWT's messages name the failed check (audience, signature, ...), never the key
             raise InvalidCredentials(f"invalid token: {type(exc).__name__}") from None
         raw = claims.get(self.spec.scopes_claim, [])
-        scopes = raw.split() if isinstance(raw, str) else [str(s) for s in raw] if isinstance(raw, list) else []
+        scopes = (
+            raw.split()
+            if isinstance(raw, str)
+            else [str(s) for s in raw]
+            if isinstance(raw, list)
+            else []
+        )
         subject = claims.get(self.spec.subject_claim)
         return Principal(str(subject) if subject is not None else "jwt", frozenset(scopes), "jwt")

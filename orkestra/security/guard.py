@@ -64,7 +64,14 @@ class Security:
                 try:
                     self.jwt = JwtVerifier(self.section.jwt, runtime.config_dir)
                 except OSError as exc:
-                    problems.append(ConfigProblem("config.yaml", None, "auth.jwt.public_key_file", f"cannot read: {exc.strerror}"))
+                    problems.append(
+                        ConfigProblem(
+                            "config.yaml",
+                            None,
+                            "auth.jwt.public_key_file",
+                            f"cannot read: {exc.strerror}",
+                        )
+                    )
             if self.section.rate_limit is not None:
                 self.global_limiter = _limiter(self.section.rate_limit, "global")
                 self.global_by_ip = self.section.rate_limit.by == "ip"
@@ -79,7 +86,11 @@ class Security:
 
     @property
     def active(self) -> bool:
-        return self.auth_on or self.global_limiter is not None or any(r.limiter for r in self.requirements.values())
+        return (
+            self.auth_on
+            or self.global_limiter is not None
+            or any(r.limiter for r in self.requirements.values())
+        )
 
     def requirement(self, own: EndpointAuth | bool | None, plan_key: str) -> Requirement:
         default_required = self.auth_on and (self.section is None or self.section.required)
@@ -116,24 +127,35 @@ class Security:
                     return self.api_keys.verify(token)
                 raise InvalidCredentials("bearer tokens are not accepted here")
         except InvalidCredentials as exc:
-            raise AccessDenied(str(exc), 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+            raise AccessDenied(
+                str(exc), 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            ) from None
         return None
 
-    async def admit(self, plan_key: str, headers: Mapping[str, str], client_ip: str) -> Principal | None:
+    async def admit(
+        self, plan_key: str, headers: Mapping[str, str], client_ip: str
+    ) -> Principal | None:
         requirement = self.requirements.get(plan_key, PUBLIC)
         principal = self.authenticate(headers) if self.auth_on else None
         if requirement.required and principal is None:
             raise AccessDenied("authentication required", 401, {"WWW-Authenticate": "Bearer"})
-        missing = requirement.scopes - principal.scopes if principal is not None else requirement.scopes
+        missing = (
+            requirement.scopes - principal.scopes if principal is not None else requirement.scopes
+        )
         if missing:
             raise AccessDenied(f"missing scope(s): {', '.join(sorted(missing))}", 403)
-        for limiter, by_ip in ((self.global_limiter, self.global_by_ip), (requirement.limiter, requirement.by_ip)):
+        for limiter, by_ip in (
+            (self.global_limiter, self.global_by_ip),
+            (requirement.limiter, requirement.by_ip),
+        ):
             if limiter is None:
                 continue
             identity = f"ip:{client_ip}" if by_ip or principal is None else f"key:{principal.name}"
             wait = await limiter.hit(identity)
             if wait is not None:
-                raise AccessDenied("rate limit exceeded", 429, {"Retry-After": retry_after_header(wait)})
+                raise AccessDenied(
+                    "rate limit exceeded", 429, {"Retry-After": retry_after_header(wait)}
+                )
         return principal
 
     def admit_admin(self, headers: Mapping[str, str]) -> Principal | None:
@@ -157,7 +179,9 @@ class Security:
         return peer or "unknown"
 
 
-def auth_problems(section: AuthSection | None, domains: list[DomainConfig], plans: list[EndpointPlan]) -> list[ConfigProblem]:
+def auth_problems(
+    section: AuthSection | None, domains: list[DomainConfig], plans: list[EndpointPlan]
+) -> list[ConfigProblem]:
     """Endpoints that ask for callers or scopes in a config that cannot authenticate anyone: an
     endpoint must never be left open by a missing `auth:` section. (Runtime building can call this
     too, so `orkestra validate` reports it.)"""
@@ -167,14 +191,22 @@ def auth_problems(section: AuthSection | None, domains: list[DomainConfig], plan
     problems = []
     for plan in plans:
         own = plan.spec.auth if plan.spec.auth is not None else by_domain.get(plan.domain_id)
-        if own is None or own is False or (isinstance(own, EndpointAuth) and not own.required and not own.scopes):
+        if (
+            own is None
+            or own is False
+            or (isinstance(own, EndpointAuth) and not own.required and not own.scopes)
+        ):
             continue
         file_line, _, key = plan.location.partition(" ")
         file, _, line = file_line.rpartition(":")
-        problems.append(ConfigProblem(
-            file, int(line) if line.isdigit() else None, f"{key}.auth",
-            "requires callers to authenticate, but config.yaml configures no auth.api_keys or auth.jwt",
-        ))
+        problems.append(
+            ConfigProblem(
+                file,
+                int(line) if line.isdigit() else None,
+                f"{key}.auth",
+                "requires callers to authenticate, but config.yaml configures no auth.api_keys or auth.jwt",
+            )
+        )
     return problems
 
 

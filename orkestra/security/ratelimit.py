@@ -24,7 +24,11 @@ class RateLimiter(Protocol):
 
 class MemoryRateLimiter:
     def __init__(
-        self, requests: int, per: float, max_identities: int = 100_000, clock: Callable[[], float] = time.monotonic
+        self,
+        requests: int,
+        per: float,
+        max_identities: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.capacity = float(requests)
         self.rate = requests / per  # tokens per second
@@ -64,7 +68,9 @@ class RedisRateLimiter:
             from orkestra.extras import require
 
             redis = require("redis.asyncio", "redis")
-            client = self._clients[loop] = redis.from_url(self.url, socket_timeout=1.0, socket_connect_timeout=1.0)
+            client = self._clients[loop] = redis.from_url(
+                self.url, socket_timeout=1.0, socket_connect_timeout=1.0
+            )
         return client
 
     async def hit(self, identity: str) -> float | None:
@@ -82,7 +88,6 @@ class RedisRateLimiter:
             return None
         elapsed = int(time.time() * 1000) - window * self.window_ms
         return max(0.001, (self.window_ms - elapsed) / 1000)
-
 
     async def close(self) -> None:
         client = self._clients.pop(asyncio.get_running_loop(), None)

@@ -42,7 +42,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg"))} for e in exc.errors()]
+    errors = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg"))}
+        for e in exc.errors()
+    ]
     return problem(422, "invalid request", errors=errors)
 
 
@@ -67,7 +70,12 @@ def build_fastapi(service: Orkestra, runtime: Runtime) -> FastAPI:
     for router in service.extra_routers(runtime):
         app.include_router(router)
     endpoints = [
-        Route(plan.route, EndpointHandler(plan, service, app.state.security).handle, methods=list(plan.methods), name=plan.key)
+        Route(
+            plan.route,
+            EndpointHandler(plan, service, app.state.security).handle,
+            methods=list(plan.methods),
+            name=plan.key,
+        )
         for plan in runtime.plans
     ]
     # first: configured endpoints are the hot path; a dict lookup finds them (server/routing.py)

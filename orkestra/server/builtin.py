@@ -66,6 +66,8 @@ async def list_domains(request: Request) -> dict[str, Any]:
 def builtin_router(base_path: str) -> APIRouter:
     router = APIRouter(tags=["orkestra"])
     router.add_api_route("/health", health, methods=["GET"])
-    router.add_api_route("/ready", ready, methods=["GET"], responses={503: {"description": "Not ready"}})
+    router.add_api_route(
+        "/ready", ready, methods=["GET"], responses={503: {"description": "Not ready"}}
+    )
     router.add_api_route(f"{base_path}/domains", list_domains, methods=["GET"])
     return router

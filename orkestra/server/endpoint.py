@@ -47,7 +47,9 @@ def new_execution_id() -> str:
 class EndpointHandler:
     """The Starlette endpoint (`handle`) of one plan."""
 
-    def __init__(self, plan: EndpointPlan, service: Orkestra, security: Security | None = None) -> None:
+    def __init__(
+        self, plan: EndpointPlan, service: Orkestra, security: Security | None = None
+    ) -> None:
         self.plan = plan
         self.service = service
         # None or inactive (no auth, no rate limits): nothing to check per request
@@ -69,7 +71,9 @@ class EndpointHandler:
 
     async def admit(self, request: Request) -> None:
         assert self.security is not None
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]
+        }
         peer = request.client.host if request.client is not None else None
         await self.security.admit(self.plan.key, headers, self.security.client_ip(peer, headers))
 
@@ -87,15 +91,26 @@ class EndpointHandler:
             else:
                 query = _coerce(query, self.query_types)
                 path_params = _coerce(path_params, self.query_types)
-                target = {**query, **{k: v for k, v in path_params.items() if k in self.query_types}}
+                target = {
+                    **query,
+                    **{k: v for k, v in path_params.items() if k in self.query_types},
+                }
             errors = sorted(validator.iter_errors(target), key=lambda e: list(e.absolute_path))
             if errors:
                 raise RequestError(
                     "the request does not match the endpoint's input_schema",
                     422,
-                    [{"field": ".".join(str(p) for p in e.absolute_path) or "(root)", "message": e.message[:300]} for e in errors[:20]],
+                    [
+                        {
+                            "field": ".".join(str(p) for p in e.absolute_path) or "(root)",
+                            "message": e.message[:300],
+                        }
+                        for e in errors[:20]
+                    ],
                 )
-        headers = HeaderMap((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"])
+        headers = HeaderMap(
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]
+        )
         return RequestData(method, path_params, query, headers, body)
 
     async def read_body(self, request: Request) -> Any:
@@ -116,7 +131,9 @@ class EndpointHandler:
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise RequestError(f"request body is not valid JSON: {exc.msg} at position {exc.pos}", 400) from None
+            raise RequestError(
+                f"request body is not valid JSON: {exc.msg} at position {exc.pos}", 400
+            ) from None
         max_items = self.plan.spec.max_list_items or self.service.settings.server.max_list_items
         where = _long_list(body, max_items, "")
         if where is not None:

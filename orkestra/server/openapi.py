@@ -27,7 +27,9 @@ _ERRORS = {
 }
 
 
-def build_openapi(app: FastAPI, plans: list[EndpointPlan], title: str, version: str, description: str) -> dict[str, Any]:
+def build_openapi(
+    app: FastAPI, plans: list[EndpointPlan], title: str, version: str, description: str
+) -> dict[str, Any]:
     doc = get_openapi(title=title, version=version, description=description, routes=app.routes)
     components = doc.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
@@ -46,7 +48,9 @@ def _problem_json_for_validation_errors(doc: dict[str, Any]) -> None:
     problem = {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for item in doc.get("paths", {}).values():
         for operation in item.values():
-            invalid = operation.get("responses", {}).get("422") if isinstance(operation, dict) else None
+            invalid = (
+                operation.get("responses", {}).get("422") if isinstance(operation, dict) else None
+            )
             if invalid is not None:
                 invalid["content"] = problem
     doc["components"]["schemas"].pop("HTTPValidationError", None)
@@ -79,10 +83,15 @@ def _operation(plan: EndpointPlan, method: str) -> dict[str, Any]:
         for name, sub in props.items():
             if name in plan.path_params:
                 continue
-            parameters.append({"name": name, "in": "query", "required": name in required, "schema": sub})
+            parameters.append(
+                {"name": name, "in": "query", "required": name in required, "schema": sub}
+            )
     ok_schema = copy.deepcopy(spec.output_schema) if spec.output_schema else {}
     responses: dict[str, Any] = {
-        "200": {"description": "The assembled response", "content": {"application/json": {"schema": ok_schema}}}
+        "200": {
+            "description": "The assembled response",
+            "content": {"application/json": {"schema": ok_schema}},
+        }
     }
     for code, text in _ERRORS.items():
         if code == "400" and method not in BODY_METHODS:

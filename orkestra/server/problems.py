@@ -38,7 +38,12 @@ def problem(
         title = HTTPStatus(status).phrase
     except ValueError:
         title = "Error"
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if source is not None:
         body["source"] = source
     if execution_id is not None:
@@ -48,4 +53,6 @@ def problem(
     out_headers = dict(headers or {})
     if execution_id is not None:
         out_headers["X-Orkestra-Execution-Id"] = execution_id
-    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_TYPE, headers=out_headers)
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_TYPE, headers=out_headers
+    )

@@ -56,9 +56,13 @@ class MemorySourceType(SourceType):
         source = self.section.sources.get(spec.source_id)
         if source is None:
             known = ", ".join(sorted(self.section.sources)) or "none configured"
-            raise BindError(f"unknown memory source '{spec.source_id}' (known: {known})", "source_id")
+            raise BindError(
+                f"unknown memory source '{spec.source_id}' (known: {known})", "source_id"
+            )
         op = source.operations.get(spec.operation or "")
         if op is None:
             known = ", ".join(sorted(source.operations)) or "none configured"
-            raise BindError(f"unknown operation '{spec.operation}' of memory source '{spec.source_id}' (known: {known})")
+            raise BindError(
+                f"unknown operation '{spec.operation}' of memory source '{spec.source_id}' (known: {known})"
+            )
         return MemoryOperation(op)

@@ -65,7 +65,9 @@ class Tracker:
         if not self.settings.enabled:
             return
         data: Record = record.as_dict()
-        if self.redactor.secrets or self.redactor.sensitive:  # with neither, the walk changes nothing
+        if (
+            self.redactor.secrets or self.redactor.sensitive
+        ):  # with neither, the walk changes nothing
             data = self.redactor.data(data)
         if isinstance(self.store, MemoryStore):
             self.store.add_now(data)

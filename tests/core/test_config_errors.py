@@ -254,12 +254,16 @@ def test_an_invalid_section_is_reported_once_not_at_every_use(tmp_path: Path) ->
         },
     )
     assert len(problems) == 1
-    assert problems[0].startswith("integrations/more.yaml:5 memory.sources.default.operations.c.delay: ")
+    assert problems[0].startswith(
+        "integrations/more.yaml:5 memory.sources.default.operations.c.delay: "
+    )
 
 
 def test_endpoint_requiring_auth_without_any_auth_config_is_a_load_error(tmp_path: Path) -> None:
     problems = problems_of(
         tmp_path,
-        {"domains/d.yaml": "endpoints:\n  e:\n    endpoint_type: direct\n    auth: {scopes: [admin]}\n    response: {}\n"},
+        {
+            "domains/d.yaml": "endpoints:\n  e:\n    endpoint_type: direct\n    auth: {scopes: [admin]}\n    response: {}\n"
+        },
     )
     assert len(problems) == 1 and problems[0].startswith("domains/d.yaml:2 endpoints.e")

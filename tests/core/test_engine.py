@@ -219,7 +219,9 @@ async def test_operation_details_reach_the_execution_record(tmp_path: Path) -> N
             return Filled()
 
     register_source_type(FilledType)
-    svc = service(tmp_path, "endpoints:\n  d:\n    data_sources:\n      - {name: f, type: filled_for_test}\n")
+    svc = service(
+        tmp_path, "endpoints:\n  d:\n    data_sources:\n      - {name: f, type: filled_for_test}\n"
+    )
     records: list[Any] = []
     svc.observers.append(records.append)
     async with svc:

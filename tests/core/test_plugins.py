@@ -14,7 +14,7 @@ import orkestra.transforms.registry as transform_registry
 from orkestra.service import Orkestra
 from tests.support.configs import write_config
 
-PLUGIN = '''
+PLUGIN = """
 from typing import Any
 from orkestra import Operation, SourceType
 from orkestra.sources.base import CallContext
@@ -34,7 +34,7 @@ class DoublerType(SourceType):
 
 def shout(args: Any):
     return lambda value, scope: {k: (v.upper() if isinstance(v, str) else v) for k, v in value.items()}
-'''
+"""
 
 
 @pytest.fixture
@@ -43,7 +43,9 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     site = tmp_path / "site"
     (site / "orkestra_doubler-1.0.dist-info").mkdir(parents=True)
     (site / "orkestra_doubler.py").write_text(PLUGIN)
-    (site / "orkestra_doubler-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: orkestra-doubler\nVersion: 1.0\n")
+    (site / "orkestra_doubler-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: orkestra-doubler\nVersion: 1.0\n"
+    )
     (site / "orkestra_doubler-1.0.dist-info" / "entry_points.txt").write_text(
         textwrap.dedent(
             """
@@ -64,7 +66,9 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     sys.modules.pop("orkestra_doubler", None)
 
 
-async def test_entry_point_source_type_and_transform(tmp_path: Path, installed_plugin: None) -> None:
+async def test_entry_point_source_type_and_transform(
+    tmp_path: Path, installed_plugin: None
+) -> None:
     config = write_config(
         tmp_path,
         {
@@ -80,13 +84,18 @@ async def test_entry_point_source_type_and_transform(tmp_path: Path, installed_p
         },
     )
     async with Orkestra(config) as service:
-        assert await service.execute("p", "twice", query={"n": "21"}) == {"value": 42, "label": "TWICE"}
+        assert await service.execute("p", "twice", query={"n": "21"}) == {
+            "value": 42,
+            "label": "TWICE",
+        }
 
 
 async def test_dotted_path_source_type(tmp_path: Path, installed_plugin: None) -> None:
     config = write_config(
         tmp_path,
-        {"domains/p.yaml": 'endpoints:\n  e:\n    data_sources:\n      - {name: d, type: "orkestra_doubler:DoublerType", params: {n: 2}}\n'},
+        {
+            "domains/p.yaml": 'endpoints:\n  e:\n    data_sources:\n      - {name: d, type: "orkestra_doubler:DoublerType", params: {n: 2}}\n'
+        },
     )
     async with Orkestra(config) as service:
         assert await service.execute("p", "e") == {"doubled": 4}

@@ -35,7 +35,9 @@ def test_refused_with_file_and_line(case: Case, tmp_path: Path) -> None:
     problems = [str(p) for p in info.value.problems]
     # sorted by file: a mistake in an integration file may be listed after what it broke
     assert any(p.startswith(case.where) for p in problems), problems
-    assert all(p.split(" ", 1)[0].count(":") >= 1 or p.startswith("domains/d.yaml") for p in problems), problems
+    assert all(
+        p.split(" ", 1)[0].count(":") >= 1 or p.startswith("domains/d.yaml") for p in problems
+    ), problems
     assert case.says in str(info.value), str(info.value)
     assert "Traceback" not in str(info.value)
 
@@ -55,7 +57,12 @@ def test_orkestra_validate_refuses_every_case(tmp_path: Path) -> None:
     paths = {str(materialize(case, tmp_path)): case for case in CLI_CASES}
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("validate_many.py")), *paths],
-        check=False, capture_output=True, text=True, timeout=120, env=ENV, cwd=Path(__file__).parents[2],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+        cwd=Path(__file__).parents[2],
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     chunks = proc.stdout.split(MARKER)[1:]
@@ -72,8 +79,20 @@ def test_orkestra_validate_refuses_every_case(tmp_path: Path) -> None:
 def test_orkestra_validate_as_its_own_process(tmp_path: Path, name: str) -> None:
     case = next(c for c in CASES if c.name == name)
     proc = subprocess.run(
-        [sys.executable, "-m", "orkestra", "validate", "--config-path", str(materialize(case, tmp_path))],
-        check=False, capture_output=True, text=True, timeout=60, env=ENV, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "orkestra",
+            "validate",
+            "--config-path",
+            str(materialize(case, tmp_path)),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=ENV,
+        cwd=tmp_path,
     )
     assert proc.returncode == 1
     assert cli_failures(case, proc.returncode, proc.stdout + proc.stderr) is None

@@ -32,7 +32,12 @@ def test_basic_example() -> None:
     results = load("run_basic_example.py").main()
     assert results["hello"] == {"status": 200, "body": results["hello"]["body"]}  # type: ignore[index]
     assert results["hello"]["body"]["message"] == "Hello, orkestra!"  # type: ignore[index]
-    assert results["echo"]["body"] == {"count": 2, "first_price": 9.5, "coupon": "HALF", "discounted": 0.5}  # type: ignore[index]
+    assert results["echo"]["body"] == {
+        "count": 2,
+        "first_price": 9.5,
+        "coupon": "HALF",
+        "discounted": 0.5,
+    }  # type: ignore[index]
     assert results["echo (invalid body)"]["status"] == 422  # type: ignore[index]
 
 
@@ -42,7 +47,9 @@ def test_iris_example_predictions_match_the_model() -> None:
     module = load("run_iris_example.py")
     results = module.main()
     model = skops_model(module.HERE / "models" / "iris.skops")
-    flowers = pd.read_csv(Path(__import__("orkestra").__file__).parent / "templates" / "iris.csv").set_index("id")
+    flowers = pd.read_csv(
+        Path(__import__("orkestra").__file__).parent / "templates" / "iris.csv"
+    ).set_index("id")
     for flower in module.FLOWERS:
         row = flowers.loc[[flower], ["sepal_length", "sepal_width", "petal_length", "petal_width"]]
         expected = model.predict(row)[0]
@@ -51,13 +58,17 @@ def test_iris_example_predictions_match_the_model() -> None:
         assert served["species"] == expected
         assert served["probabilities"] == pytest.approx(probabilities)
         compare = results[f"compare/{flower}"]
-        assert compare["predicted"] == expected and compare["actual"] == flowers.loc[flower, "species"]
+        assert (
+            compare["predicted"] == expected and compare["actual"] == flowers.loc[flower, "species"]
+        )
         assert compare["correct"] == (expected == flowers.loc[flower, "species"])
     for flower in module.FEAST_FLOWERS:
         row = flowers.loc[[flower], ["sepal_length", "sepal_width", "petal_length", "petal_width"]]
         served = results[f"predict_from_features/{flower}"]
         assert served["species"] == model.predict(row)[0]
-        assert served["probabilities"] == pytest.approx(dict(zip(model.classes_, model.predict_proba(row)[0])))
+        assert served["probabilities"] == pytest.approx(
+            dict(zip(model.classes_, model.predict_proba(row)[0]))
+        )
         assert served["features_from"] == ("feast" if flower <= module.IN_FEAST else "database")
 
 
@@ -70,7 +81,9 @@ def test_model_scoring_example_runs_the_brief_verbatim() -> None:
     results = module.main()
     model = skops_model(module.HERE / "models" / "credit.skops")
     for customer_id, _name, score, income in module.CUSTOMERS:
-        risk = model.predict_proba(pd.DataFrame({"credit_score": [score], "income": [income]}))[0][1]
+        risk = model.predict_proba(pd.DataFrame({"credit_score": [score], "income": [income]}))[0][
+            1
+        ]
         body = results[str(customer_id)]
         assert body["customer_id"] == customer_id
         assert body["risk_score"] == round(risk * 100)
@@ -79,7 +92,10 @@ def test_model_scoring_example_runs_the_brief_verbatim() -> None:
 
 def test_iris_example_as_a_script() -> None:
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "run_iris_example.py")], capture_output=True, text=True, timeout=300
+        [sys.executable, str(EXAMPLES / "run_iris_example.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "model vs. database" in done.stdout

@@ -53,8 +53,22 @@ def serve(config: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
     log = config.parent / f"server-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "orkestra", "run", "--config-path", str(config), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=Path(__file__).parents[2],
+            [
+                sys.executable,
+                "-m",
+                "orkestra",
+                "run",
+                "--config-path",
+                str(config),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=Path(__file__).parents[2],
         )
     server = Server(process, f"http://127.0.0.1:{port}", log)
     try:

@@ -59,7 +59,11 @@ def endpoints(source_type: str, source_for: dict[str, str]) -> str:
     for fault in FAULTS:
         source_id, operation = source_for[fault.name].split(".")
         for mode in ("hard", "soft"):
-            soft = "on_error: default\n        default: {degraded: true}\n        " if mode == "soft" else ""
+            soft = (
+                "on_error: default\n        default: {degraded: true}\n        "
+                if mode == "soft"
+                else ""
+            )
             out.append(f"""  {fault.name}_{mode}:
     method: post
     timeout: {DEADLINE}
@@ -76,7 +80,13 @@ def endpoints(source_type: str, source_for: dict[str, str]) -> str:
 
 
 def api_files(backend: HttpBackend) -> dict[str, str]:
-    ops = {"slow": "/delay/5000", "error": "/status/500", "malformed": "/malformed", "reset": "/reset", "hang": "/hang"}
+    ops = {
+        "slow": "/delay/5000",
+        "error": "/status/500",
+        "malformed": "/malformed",
+        "reset": "/reset",
+        "hang": "/hang",
+    }
     lines = "\n".join(f"          {name}: {{path: {path}}}" for name, path in ops.items())
     yaml = f"""api:
   sources:
@@ -90,11 +100,20 @@ def api_files(backend: HttpBackend) -> dict[str, str]:
 {lines}
 """
     source_for = {"down": "dead.down", **{name: f"live.{name}" for name in ops}}
-    return {"integrations/api.yaml": yaml.replace("\n          ", "\n        "), "domains/faults.yaml": endpoints("api", source_for)}
+    return {
+        "integrations/api.yaml": yaml.replace("\n          ", "\n        "),
+        "domains/faults.yaml": endpoints("api", source_for),
+    }
 
 
 def ml_files(backend: HttpBackend) -> dict[str, str]:
-    ops = {"slow": "/delay/5000", "error": "/status/500", "malformed": "/malformed", "reset": "/reset", "hang": "/hang"}
+    ops = {
+        "slow": "/delay/5000",
+        "error": "/status/500",
+        "malformed": "/malformed",
+        "reset": "/reset",
+        "hang": "/hang",
+    }
     models = "\n".join(f"        {name}: {{endpoint: {path}}}" for name, path in ops.items())
     yaml = f"""ml:
   sources:
@@ -136,7 +155,9 @@ def database_files(marker: str, url: str = PG) -> dict[str, str]:
     queries = {name: f"{q} /* {marker} */" for name, q in QUERIES[scheme].items()}
     host = url.split("@", 1)[1].split("/", 1)[0].split(":")[0]
     dead = url.replace(url.split("@", 1)[1].split("/", 1)[0], f"{host}:{closed_port()}")
-    ops = "\n".join(f'    {name}: {{source_id: live, query: "{q}", params: []}}' for name, q in queries.items())
+    ops = "\n".join(
+        f'    {name}: {{source_id: live, query: "{q}", params: []}}' for name, q in queries.items()
+    )
     yaml = f"""database:
   sources:
     dead: {{connection_string: "{dead}", pool_timeout: 1}}
@@ -160,16 +181,21 @@ async def run_matrix(config: Path) -> list[str]:
     svc = Orkestra(config)
     async with svc:
         transport = httpx.ASGITransport(app=svc.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=30) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://t", timeout=30
+        ) as client:
             for fault in FAULTS:
                 for mode in ("hard", "soft"):
                     start = time.perf_counter()
                     try:
                         response = await asyncio.wait_for(
-                            client.post(f"/orchestrator/faults/{fault.name}_{mode}"), DEADLINE + MARGIN
+                            client.post(f"/orchestrator/faults/{fault.name}_{mode}"),
+                            DEADLINE + MARGIN,
                         )
                     except TimeoutError:
-                        problems.append(f"{fault.name}/{mode}: no answer within {DEADLINE + MARGIN}s")
+                        problems.append(
+                            f"{fault.name}/{mode}: no answer within {DEADLINE + MARGIN}s"
+                        )
                         continue
                     took = time.perf_counter() - start
                     problems += check(fault, mode, response, took)
@@ -181,9 +207,15 @@ async def run_matrix(config: Path) -> list[str]:
         for pool in pools:
             engine = getattr(pool, "_engine", None)
             if engine is not None and engine.pool.checkedout():
-                problems.append(f"{engine.pool.checkedout()} database connection(s) still checked out")
+                problems.append(
+                    f"{engine.pool.checkedout()} database connection(s) still checked out"
+                )
     for _ in range(50):  # bounded settle: cancelled tasks finish on the next loop iterations
-        leaked = [t for t in asyncio.all_tasks() - baseline_tasks if t is not asyncio.current_task() and not t.done()]
+        leaked = [
+            t
+            for t in asyncio.all_tasks() - baseline_tasks
+            if t is not asyncio.current_task() and not t.done()
+        ]
         if not leaked:
             break
         await asyncio.sleep(0.02)
@@ -199,7 +231,9 @@ def check(fault: Fault, mode: str, response: httpx.Response, took: float) -> lis
         out.append(f"{where}: took {took:.2f}s")
     if mode == "hard":
         if response.status_code not in fault.hard_status:
-            out.append(f"{where}: {response.status_code} {response.text[:200]}, expected {sorted(fault.hard_status)}")
+            out.append(
+                f"{where}: {response.status_code} {response.text[:200]}, expected {sorted(fault.hard_status)}"
+            )
         elif response.json().get("source") != "backend":
             out.append(f"{where}: the problem does not name the source: {response.text[:200]}")
         if "Traceback" in response.text:
@@ -237,7 +271,8 @@ async def test_database_source_faults(tmp_path: Path) -> None:
     try:
         for _ in range(40):  # the server notices a cancelled statement within moments, bounded
             running = await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()", f"%{marker}%"
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+                f"%{marker}%",
             )
             if running == 0:
                 break

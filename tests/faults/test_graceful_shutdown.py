@@ -19,9 +19,11 @@ pytestmark = pytest.mark.timeout(120)
 
 def project(tmp_path: Path, shutdown_timeout: float) -> tuple[Path, Path]:
     probe = tmp_path / "probe.log"
-    config = write_config(tmp_path, {
-        "config.yaml": f"server:\n  shutdown_timeout: {shutdown_timeout}\n",
-        "domains/d.yaml": """
+    config = write_config(
+        tmp_path,
+        {
+            "config.yaml": f"server:\n  shutdown_timeout: {shutdown_timeout}\n",
+            "domains/d.yaml": """
             endpoints:
               sleep:
                 method: get
@@ -30,7 +32,8 @@ def project(tmp_path: Path, shutdown_timeout: float) -> tuple[Path, Path]:
                     type: "tests.faults.lifecycle_probe:ProbeSourceType"
                     params: {seconds: "float($request.query_params.seconds)"}
             """,
-    })
+        },
+    )
     return config, probe
 
 
@@ -51,9 +54,14 @@ def test_sigterm_finishes_in_flight_requests_then_closes_sources(tmp_path: Path)
     config, probe = project(tmp_path, shutdown_timeout=10)
     answers: list[httpx.Response | Exception] = []
     with serve(config, env={"ORKESTRA_PROBE_FILE": str(probe)}) as server:
+
         def slow_request() -> None:
             try:
-                answers.append(httpx.get(f"{server.url}/orchestrator/d/sleep", params={"seconds": "1.5"}, timeout=30))
+                answers.append(
+                    httpx.get(
+                        f"{server.url}/orchestrator/d/sleep", params={"seconds": "1.5"}, timeout=30
+                    )
+                )
             except Exception as exc:  # noqa: BLE001  reported by the assertion below
                 answers.append(exc)
 
@@ -82,9 +90,14 @@ def test_shutdown_is_bounded_by_shutdown_timeout(tmp_path: Path) -> None:
     config, probe = project(tmp_path, shutdown_timeout=1)
     answers: list[httpx.Response | Exception] = []
     with serve(config, env={"ORKESTRA_PROBE_FILE": str(probe)}) as server:
+
         def stuck_request() -> None:
             try:
-                answers.append(httpx.get(f"{server.url}/orchestrator/d/sleep", params={"seconds": "60"}, timeout=90))
+                answers.append(
+                    httpx.get(
+                        f"{server.url}/orchestrator/d/sleep", params={"seconds": "60"}, timeout=90
+                    )
+                )
             except Exception as exc:  # noqa: BLE001
                 answers.append(exc)
 

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.timeout(300)
 
 WARMUP = 600
 RUN = 2400
-ALLOWED_GROWTH_KB = 8 * 1024  # allocator noise on a ~100 MB process; a per-request leak of 4 KB would be ~10 MB
+ALLOWED_GROWTH_KB = (
+    8 * 1024
+)  # allocator noise on a ~100 MB process; a per-request leak of 4 KB would be ~10 MB
 
 
 def rss_kb(pid: int) -> int:
@@ -29,9 +31,11 @@ def rss_kb(pid: int) -> int:
 
 
 def config(tmp_path: Path) -> Path:
-    return write_config(tmp_path, {
-        "config.yaml": "tracking:\n  max_records: 200\nserver:\n  log_level: warning\n",
-        "integrations/memory.yaml": """
+    return write_config(
+        tmp_path,
+        {
+            "config.yaml": "tracking:\n  max_records: 200\nserver:\n  log_level: warning\n",
+            "integrations/memory.yaml": """
             memory:
               sources:
                 default:
@@ -39,7 +43,7 @@ def config(tmp_path: Path) -> Path:
                     echo: {}
                     broken: {error: "backend down"}
             """,
-        "domains/soak.yaml": """
+            "domains/soak.yaml": """
             endpoints:
               mixed:
                 method: post
@@ -60,7 +64,8 @@ def config(tmp_path: Path) -> Path:
                     circuit_breaker: {failure_threshold: 3, reset_timeout: 0.2}
                 response_mapping: {count: "len($each)", flaky: "$flaky.ok", first: "$each[0].id"}
             """,
-    })
+        },
+    )
 
 
 def hammer(url: str, count: int, tag: str) -> list[int]:
@@ -85,5 +90,7 @@ def test_memory_levels_off_under_a_bounded_soak(tmp_path: Path) -> None:
         after_run = rss_kb(pid)
     assert set(statuses) == {200}
     growth = after_run - after_warmup
-    print(f"soak: RSS {after_warmup} KB after {WARMUP} requests, {after_run} KB after {RUN} more ({growth:+} KB)")
+    print(
+        f"soak: RSS {after_warmup} KB after {WARMUP} requests, {after_run} KB after {RUN} more ({growth:+} KB)"
+    )
     assert growth < ALLOWED_GROWTH_KB

@@ -22,25 +22,86 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 SLOW_FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 TOKENS = [
-    "$a", "$a.b", "$a[0]", "$a['k']", "$request.body", "$request.query_params.q", "$f.iris:x", "$ENV[HOME]",
-    "1", "0", "-1", "2.5", "1e308", "'s'", '"t"', "true", "false", "null",
-    "+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "&&", "||", "??", "!", "?", ":",
-    "(", ")", "[", "]", ",", ".", "len(", "round(", "max(", "Math.max(", "Object.keys(", "coalesce(",
-    "upper(", "int(", "float(", "str(", ".length", " ",
+    "$a",
+    "$a.b",
+    "$a[0]",
+    "$a['k']",
+    "$request.body",
+    "$request.query_params.q",
+    "$f.iris:x",
+    "$ENV[HOME]",
+    "1",
+    "0",
+    "-1",
+    "2.5",
+    "1e308",
+    "'s'",
+    '"t"',
+    "true",
+    "false",
+    "null",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "&&",
+    "||",
+    "??",
+    "!",
+    "?",
+    ":",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ".",
+    "len(",
+    "round(",
+    "max(",
+    "Math.max(",
+    "Object.keys(",
+    "coalesce(",
+    "upper(",
+    "int(",
+    "float(",
+    "str(",
+    ".length",
+    " ",
 ]
 expression_text = st.lists(st.sampled_from(TOKENS), min_size=1, max_size=12).map("".join)
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6)),
-    lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(st.sampled_from(["a", "b", "k", "0"]), kids, max_size=3)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**40), 2**40),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=6),
+    ),
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "k", "0"]), kids, max_size=3),
+    ),
     max_leaves=8,
 )
-scope = st.fixed_dictionaries({"a": json_values, "f": json_values, "request": json_values, "ENV": st.just({"HOME": "/h"})})
+scope = st.fixed_dictionaries(
+    {"a": json_values, "f": json_values, "request": json_values, "ENV": st.just({"HOME": "/h"})}
+)
 
 
 @FUZZ
 @given(expression_text, scope)
-def test_grammar_built_expressions_raise_only_orkestra_errors(text: str, data: dict[str, Any]) -> None:
+def test_grammar_built_expressions_raise_only_orkestra_errors(
+    text: str, data: dict[str, Any]
+) -> None:
     try:
         compiled = compile_expression(text)
     except OrkestraError:
@@ -58,7 +119,9 @@ template_strings = st.one_of(
 )
 templates = st.recursive(
     st.one_of(template_strings, st.integers(), st.none(), st.booleans()),
-    lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(st.text(max_size=4), kids, max_size=3)),
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=3), st.dictionaries(st.text(max_size=4), kids, max_size=3)
+    ),
     max_leaves=6,
 )
 
@@ -78,29 +141,87 @@ def test_templates_raise_only_orkestra_errors(raw: Any, data: dict[str, Any]) ->
 
 # Config files: structures shaped like the dialect with hostile values, and arbitrary text.
 values = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 10**12), st.floats(allow_nan=True), st.text(max_size=12),
-    st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
 )
 source_spec = st.dictionaries(
-    st.sampled_from(["name", "type", "operation", "params", "condition", "depends_on", "transform", "timeout",
-                     "retry", "circuit_breaker", "concurrency", "on_error", "cache", "for_each", "as", "source_id"]),
+    st.sampled_from(
+        [
+            "name",
+            "type",
+            "operation",
+            "params",
+            "condition",
+            "depends_on",
+            "transform",
+            "timeout",
+            "retry",
+            "circuit_breaker",
+            "concurrency",
+            "on_error",
+            "cache",
+            "for_each",
+            "as",
+            "source_id",
+        ]
+    ),
     st.one_of(values, expression_text),
     max_size=8,
 )
 endpoint_spec = st.dictionaries(
-    st.sampled_from(["endpoint_type", "method", "methods", "path", "input_schema", "data_sources", "primary_source",
-                     "response_mapping", "response", "transform", "timeout", "cache", "auth"]),
+    st.sampled_from(
+        [
+            "endpoint_type",
+            "method",
+            "methods",
+            "path",
+            "input_schema",
+            "data_sources",
+            "primary_source",
+            "response_mapping",
+            "response",
+            "transform",
+            "timeout",
+            "cache",
+            "auth",
+        ]
+    ),
     st.one_of(values, st.lists(source_spec, max_size=3), expression_text),
     max_size=6,
 )
 domain_doc = st.one_of(
-    st.fixed_dictionaries({"endpoints": st.dictionaries(st.text(min_size=1, max_size=6), endpoint_spec, max_size=3)}),
+    st.fixed_dictionaries(
+        {"endpoints": st.dictionaries(st.text(min_size=1, max_size=6), endpoint_spec, max_size=3)}
+    ),
     values,
 )
 settings_doc = st.dictionaries(
     st.sampled_from(["app", "server", "auth", "tracking", "cors", "reload", "performance"]),
-    st.one_of(values, st.dictionaries(st.sampled_from(["port", "name", "api_base_path", "jwt", "api_keys", "store",
-                                                        "rate_limit", "enabled", "max_body_bytes"]), values, max_size=3)),
+    st.one_of(
+        values,
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "port",
+                    "name",
+                    "api_base_path",
+                    "jwt",
+                    "api_keys",
+                    "store",
+                    "rate_limit",
+                    "enabled",
+                    "max_body_bytes",
+                ]
+            ),
+            values,
+            max_size=3,
+        ),
+    ),
     max_size=3,
 )
 
@@ -154,7 +275,9 @@ APP_CONFIG = {
 
 @SLOW_FUZZ
 @given(
-    st.dictionaries(st.sampled_from(["n", "tags", "x", "$a", "__proto__"]), st.text(max_size=10), max_size=3),
+    st.dictionaries(
+        st.sampled_from(["n", "tags", "x", "$a", "__proto__"]), st.text(max_size=10), max_size=3
+    ),
     st.one_of(json_values, st.binary(max_size=40)),
 )
 def test_requests_never_make_the_app_fail(query: dict[str, str], body: Any) -> None:
@@ -166,8 +289,15 @@ def test_requests_never_make_the_app_fail(query: dict[str, str], body: Any) -> N
                 Path(tmp, rel).parent.mkdir(parents=True, exist_ok=True)
                 Path(tmp, rel).write_text(textwrap.dedent(text))
             svc = Orkestra(tmp)
-            async with svc, httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://t") as c:
-                kwargs: dict[str, Any] = {"content": body} if isinstance(body, bytes) else {"json": body}
+            async with (
+                svc,
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=svc.app), base_url="http://t"
+                ) as c,
+            ):
+                kwargs: dict[str, Any] = (
+                    {"content": body} if isinstance(body, bytes) else {"json": body}
+                )
                 for response in (
                     await c.get("/orchestrator/d/echo", params=query),
                     await c.post("/orchestrator/d/echo", params=query, **kwargs),

@@ -10,7 +10,9 @@ from tests.support.configs import write_config
 from tests.support.http_backend import HttpBackend
 
 
-async def test_three_300ms_sources_overlap_and_a_chain_adds_up(tmp_path: Path, http_backend: HttpBackend) -> None:
+async def test_three_300ms_sources_overlap_and_a_chain_adds_up(
+    tmp_path: Path, http_backend: HttpBackend
+) -> None:
     config = write_config(
         tmp_path,
         {

@@ -51,7 +51,9 @@ def sqlite_db(tmp_path: Path) -> Path:
     path = tmp_path / "data" / "orders.db"
     path.parent.mkdir(parents=True)
     with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INT, amount REAL, status TEXT)")
+        conn.execute(
+            "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INT, amount REAL, status TEXT)"
+        )
         conn.executemany(
             "INSERT INTO orders VALUES (?, ?, ?, ?)",
             [(10, 1, 25.5, "shipped"), (11, 1, 74.5, "open"), (12, 2, 12.0, "open")],
@@ -61,8 +63,12 @@ def sqlite_db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def client(tmp_path: Path, sqlite_db: Path, pg_table: str, http_backend: HttpBackend) -> AsyncIterator[httpx.AsyncClient]:
-    http_backend.set_json("weather_london", {"city": "London", "temp_c": 11.5, "conditions": ["rain", "wind"]})
+async def client(
+    tmp_path: Path, sqlite_db: Path, pg_table: str, http_backend: HttpBackend
+) -> AsyncIterator[httpx.AsyncClient]:
+    http_backend.set_json(
+        "weather_london", {"city": "London", "temp_c": 11.5, "conditions": ["rain", "wind"]}
+    )
     config = write_config(
         tmp_path,
         {
@@ -148,7 +154,9 @@ async def client(tmp_path: Path, sqlite_db: Path, pg_table: str, http_backend: H
             yield c
 
 
-async def test_composite_endpoint_across_postgres_sqlite_and_http(client: httpx.AsyncClient, http_backend: HttpBackend) -> None:
+async def test_composite_endpoint_across_postgres_sqlite_and_http(
+    client: httpx.AsyncClient, http_backend: HttpBackend
+) -> None:
     resp = await client.get("/orchestrator/crm/profile/1")
     assert resp.status_code == 200, resp.text
     assert resp.json() == {
@@ -166,7 +174,9 @@ async def test_composite_endpoint_across_postgres_sqlite_and_http(client: httpx.
     assert http_backend.calls("/json/weather_london") == 1
 
 
-async def test_conditions_skip_sources(client: httpx.AsyncClient, http_backend: HttpBackend) -> None:
+async def test_conditions_skip_sources(
+    client: httpx.AsyncClient, http_backend: HttpBackend
+) -> None:
     resp = await client.get("/orchestrator/crm/profile/2")
     body = resp.json()
     assert body["nickname"] == "amazing"
@@ -180,8 +190,12 @@ async def test_unknown_customer_gives_nulls_not_errors(client: httpx.AsyncClient
     assert body["id"] is None and body["first_order"] is None and body["order_count"] == 0
 
 
-@pytest.mark.parametrize("hostile", ["1 OR 1=1", "1; DROP TABLE orders; --", "' OR ''='", "1 UNION SELECT 1,2,3,4,5"])
-async def test_sql_injection_strings_are_bound_values(client: httpx.AsyncClient, hostile: str) -> None:
+@pytest.mark.parametrize(
+    "hostile", ["1 OR 1=1", "1; DROP TABLE orders; --", "' OR ''='", "1 UNION SELECT 1,2,3,4,5"]
+)
+async def test_sql_injection_strings_are_bound_values(
+    client: httpx.AsyncClient, hostile: str
+) -> None:
     resp = await client.get(f"/orchestrator/crm/profile/{hostile}")
     # PostgreSQL refuses a text value for an INT parameter (502 naming the source) or finds nothing;
     # either way no row comes back and the tables are intact.
@@ -235,4 +249,6 @@ async def test_a_number_sqlite_cannot_bind_is_a_422(tmp_path: Path, sqlite_db: P
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
             resp = await c.get("/orchestrator/o/order", params={"id": str(2**70)})
             assert resp.status_code == 422 and "out of range" in resp.json()["detail"]
-            assert (await c.get("/orchestrator/o/order", params={"id": "10"})).json()["status"] == "shipped"
+            assert (await c.get("/orchestrator/o/order", params={"id": "10"})).json()[
+                "status"
+            ] == "shipped"

@@ -14,7 +14,11 @@ from tests.support.configs import write_config
 
 
 async def test_for_each_rows_make_one_batch_call(
-    tmp_path: Path, models_dir: Path, iris_model: Any, iris_rows: list[dict[str, float]], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    models_dir: Path,
+    iris_model: Any,
+    iris_rows: list[dict[str, float]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (tmp_path / "models").mkdir()
     shutil.copy(models_dir / "models" / "iris.skops", tmp_path / "models" / "iris.skops")

@@ -101,10 +101,19 @@ def api_service(tmp_path: Path, backend: HttpBackend, extra: str, domain: str) -
     return Orkestra(write_config(tmp_path, files))
 
 
-async def test_dead_backend_is_failed_fast_once_the_breaker_opens(tmp_path: Path, http_backend: HttpBackend) -> None:
-    svc = api_service(tmp_path, http_backend, "circuit_breaker: {failure_threshold: 5, reset_timeout: 60}", "cb")
+async def test_dead_backend_is_failed_fast_once_the_breaker_opens(
+    tmp_path: Path, http_backend: HttpBackend
+) -> None:
+    svc = api_service(
+        tmp_path, http_backend, "circuit_breaker: {failure_threshold: 5, reset_timeout: 60}", "cb"
+    )
     statuses: list[int] = []
-    async with svc, httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://t") as client:
+    async with (
+        svc,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=svc.app), base_url="http://t"
+        ) as client,
+    ):
         for _ in range(100):
             response = await client.get("/orchestrator/cb/call")
             statuses.append(response.status_code)
@@ -120,7 +129,10 @@ async def test_breaker_closes_after_the_backend_recovers(tmp_path: Path) -> None
     op = f"op_{uuid.uuid4().hex[:8]}"
     backend = script(op)
     backend.fail = True
-    config = write_config(tmp_path, {"domains/d.yaml": f"""
+    config = write_config(
+        tmp_path,
+        {
+            "domains/d.yaml": f"""
         endpoints:
           call:
             data_sources:
@@ -128,7 +140,9 @@ async def test_breaker_closes_after_the_backend_recovers(tmp_path: Path) -> None
                 type: scripted
                 operation: {op}
                 circuit_breaker: {{failure_threshold: 2, reset_timeout: 0.2}}
-        """})
+        """
+        },
+    )
     async with Orkestra(config) as svc:
         for _ in range(2):
             with pytest.raises(SourceError):
@@ -161,11 +175,16 @@ async def test_retry_budget_keeps_a_failing_backend_near_one_call_per_request(
     assert 100 < calls <= 100 * 1.2 + 3  # without the budget it would be 300
 
 
-async def test_open_breaker_on_a_soft_source_gives_the_default_without_calling(tmp_path: Path) -> None:
+async def test_open_breaker_on_a_soft_source_gives_the_default_without_calling(
+    tmp_path: Path,
+) -> None:
     op = f"op_{uuid.uuid4().hex[:8]}"
     backend = script(op)
     backend.fail = True
-    config = write_config(tmp_path, {"domains/d.yaml": f"""
+    config = write_config(
+        tmp_path,
+        {
+            "domains/d.yaml": f"""
         endpoints:
           call:
             data_sources:
@@ -175,7 +194,9 @@ async def test_open_breaker_on_a_soft_source_gives_the_default_without_calling(t
                 on_error: default
                 default: {{fallback: true}}
                 circuit_breaker: {{failure_threshold: 3, reset_timeout: 60}}
-        """})
+        """
+        },
+    )
     async with Orkestra(config) as svc:
         results = [await svc.execute("d", "call") for _ in range(20)]
     assert results == [{"fallback": True}] * 20

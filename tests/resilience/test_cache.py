@@ -37,7 +37,9 @@ endpoints:
 
 
 async def test_memory_cache_hits_on_same_params_and_expires(tmp_path: Path) -> None:
-    svc, backend, d = scripted_service(tmp_path, SOURCE_CACHE.replace("TTL", "0.3").replace("BACKEND", "memory"))
+    svc, backend, d = scripted_service(
+        tmp_path, SOURCE_CACHE.replace("TTL", "0.3").replace("BACKEND", "memory")
+    )
     async with svc:
         first = await svc.execute(d, "get", query={"id": "1"})
         again = await svc.execute(d, "get", query={"id": "1"})
@@ -50,16 +52,22 @@ async def test_memory_cache_hits_on_same_params_and_expires(tmp_path: Path) -> N
 
 
 async def test_concurrent_identical_calls_are_coalesced(tmp_path: Path) -> None:
-    svc, backend, d = scripted_service(tmp_path, SOURCE_CACHE.replace("TTL", "30").replace("BACKEND", "memory"))
+    svc, backend, d = scripted_service(
+        tmp_path, SOURCE_CACHE.replace("TTL", "30").replace("BACKEND", "memory")
+    )
     backend.delay = 0.2
     async with svc:
-        results = await asyncio.gather(*(svc.execute(d, "get", query={"id": "7"}) for _ in range(20)))
+        results = await asyncio.gather(
+            *(svc.execute(d, "get", query={"id": "7"}) for _ in range(20))
+        )
     assert backend.calls == 1
     assert all(r == results[0] for r in results)
 
 
 async def test_redis_cache_is_shared_between_workers(tmp_path: Path) -> None:
-    svc, backend, d = scripted_service(tmp_path, SOURCE_CACHE.replace("TTL", "30").replace("BACKEND", "redis"))
+    svc, backend, d = scripted_service(
+        tmp_path, SOURCE_CACHE.replace("TTL", "30").replace("BACKEND", "redis")
+    )
     other_worker = Orkestra(svc.config_path)  # a second process would load the same config
     async with svc, other_worker:
         first = await svc.execute(d, "get", query={"id": "x"})
@@ -126,8 +134,10 @@ def test_bad_cache_key_is_a_config_error(tmp_path: Path, key: str) -> None:
     from orkestra.errors import ConfigError
 
     body = SOURCE_CACHE.replace("TTL", "1").replace("BACKEND", "memory")
-    body = body.replace("backend: memory}", f"backend: memory, key: \"{key}\"}}")
-    with pytest.raises(ConfigError, match=r"d\.yaml:\d+ endpoints\.get\.data_sources\[0\]\.cache\.key"):
+    body = body.replace("backend: memory}", f'backend: memory, key: "{key}"}}')
+    with pytest.raises(
+        ConfigError, match=r"d\.yaml:\d+ endpoints\.get\.data_sources\[0\]\.cache\.key"
+    ):
         scripted_service(tmp_path, body)
 
 

@@ -32,15 +32,21 @@ async def test_bulkhead_caps_calls_in_flight_and_spares_other_sources(tmp_path: 
     slow_backend = script(slow)
     script(fast)
     slow_backend.delay = 0.3
-    svc = build(tmp_path, """
+    svc = build(
+        tmp_path,
+        """
 endpoints:
   slow:
     data_sources: [{name: s, type: scripted, operation: SLOW, concurrency: 2, params: {n: "$request.query_params.n"}}]
   fast:
     data_sources: [{name: f, type: scripted, operation: FAST}]
-""", {"SLOW": slow, "FAST": fast})
+""",
+        {"SLOW": slow, "FAST": fast},
+    )
     async with svc:
-        slow_calls = [asyncio.ensure_future(svc.execute("d", "slow", query={"n": str(i)})) for i in range(6)]
+        slow_calls = [
+            asyncio.ensure_future(svc.execute("d", "slow", query={"n": str(i)})) for i in range(6)
+        ]
         await asyncio.sleep(0.05)
         fast_answer = await asyncio.wait_for(svc.execute("d", "fast"), 0.2)  # not stuck behind them
         await asyncio.gather(*slow_calls)
@@ -51,14 +57,19 @@ endpoints:
 async def test_waiting_for_a_bulkhead_slot_counts_against_the_timeout(tmp_path: Path) -> None:
     slow = op_name()
     script(slow).delay = 0.4
-    svc = build(tmp_path, """
+    svc = build(
+        tmp_path,
+        """
 endpoints:
   slow:
     data_sources: [{name: s, type: scripted, operation: SLOW, concurrency: 1, timeout: 0.6, params: {n: "$request.query_params.n"}}]
-""", {"SLOW": slow})
+""",
+        {"SLOW": slow},
+    )
     async with svc:
         results = await asyncio.gather(
-            *(svc.execute("d", "slow", query={"n": str(i)}) for i in range(3)), return_exceptions=True
+            *(svc.execute("d", "slow", query={"n": str(i)}) for i in range(3)),
+            return_exceptions=True,
         )
     timeouts = [r for r in results if isinstance(r, SourceTimeout)]
     assert len(timeouts) >= 1 and timeouts[0].source == "s"
@@ -127,19 +138,26 @@ def test_for_each_item_name_is_only_known_inside_its_source(tmp_path: Path) -> N
     op = op_name()
     script(op)
     body = FOR_EACH.replace("response_mapping: {ids", 'response_mapping: {o: "$order", ids')
-    with pytest.raises(ConfigError, match=r"d\.yaml:\d+ endpoints\.orders\.response_mapping.*unknown reference \$order"):
+    with pytest.raises(
+        ConfigError,
+        match=r"d\.yaml:\d+ endpoints\.orders\.response_mapping.*unknown reference \$order",
+    ):
         build(tmp_path, body, {"OP": op})
 
 
 async def test_endpoint_deadline_bounds_timeout_times_attempts(tmp_path: Path) -> None:
     op = op_name()
     script(op).delay = 5
-    svc = build(tmp_path, """
+    svc = build(
+        tmp_path,
+        """
 endpoints:
   slow:
     timeout: 0.5
     data_sources: [{name: s, type: scripted, operation: OP, timeout: 0.3, retry: {attempts: 5, backoff: 0}}]
-""", {"OP": op})
+""",
+        {"OP": op},
+    )
     async with svc:
         start = time.perf_counter()
         with pytest.raises(SourceTimeout, match="deadline of 0.5s"):
@@ -151,15 +169,24 @@ async def test_soft_failure_is_a_2xx_with_per_source_statuses(tmp_path: Path) ->
     ok, bad = op_name(), op_name()
     script(ok)
     script(bad).fail = True
-    svc = build(tmp_path, """
+    svc = build(
+        tmp_path,
+        """
 endpoints:
   page:
     data_sources:
       - {name: main, type: scripted, operation: OK}
       - {name: extras, type: scripted, operation: BAD, on_error: default, default: {items: []}}
     response_mapping: {main: "$main.call", extras: "$extras.items"}
-""", {"OK": ok, "BAD": bad})
-    async with svc, httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://t") as client:
+""",
+        {"OK": ok, "BAD": bad},
+    )
+    async with (
+        svc,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=svc.app), base_url="http://t"
+        ) as client,
+    ):
         response = await client.get("/orchestrator/d/page")
     assert response.status_code == 200
     assert response.json() == {"main": 1, "extras": []}
@@ -171,13 +198,19 @@ async def test_no_retry_is_started_that_the_deadline_cannot_finish(tmp_path: Pat
     op = op_name()
     backend = script(op)
     backend.fail = True
-    svc = build(tmp_path, """
+    svc = build(
+        tmp_path,
+        """
 endpoints:
   e:
     timeout: 0.4
     data_sources: [{name: s, type: scripted, operation: OP, retry: {attempts: 5, backoff: 1, max_backoff: 1}}]
-""", {"OP": op})
+""",
+        {"OP": op},
+    )
     async with svc:
-        with pytest.raises(SourceError, match="scripted failure"):  # its own error, not a deadline 504
+        with pytest.raises(
+            SourceError, match="scripted failure"
+        ):  # its own error, not a deadline 504
             await svc.execute("d", "e")
     assert backend.calls == 1  # a 0.5-1 s backoff cannot fit in 0.4 s

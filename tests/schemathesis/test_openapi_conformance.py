@@ -26,10 +26,15 @@ def config(root: Path) -> Path:
     data = root / "data.db"
     with sqlite3.connect(data) as db:
         db.execute(f"CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY, name TEXT, price REAL)")
-        db.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?)", [(i, f"item {i}", i * 1.5) for i in range(1, 6)])
-    return write_config(root, {
-        "config.yaml": "app:\n  name: Conformance\n",
-        "database.yaml": f"""
+        db.executemany(
+            f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
+            [(i, f"item {i}", i * 1.5) for i in range(1, 6)],
+        )
+    return write_config(
+        root,
+        {
+            "config.yaml": "app:\n  name: Conformance\n",
+            "database.yaml": f"""
             database:
               sources:
                 default: {{connection_string: "sqlite:///{data}"}}
@@ -37,7 +42,7 @@ def config(root: Path) -> Path:
                 item: {{query: "SELECT id, name, price FROM {TABLE} WHERE id = :id", result: one}}
                 items: {{query: "SELECT id, name FROM {TABLE} WHERE price <= :max ORDER BY id", result: many}}
             """,
-        "integrations/memory.yaml": """
+            "integrations/memory.yaml": """
             memory:
               sources:
                 default:
@@ -45,7 +50,7 @@ def config(root: Path) -> Path:
                     echo: {}
                     quote: {response: {rate: 0.07}}
             """,
-        "domains/shop.yaml": """
+            "domains/shop.yaml": """
             domain_id: shop
             endpoints:
               item:
@@ -97,7 +102,8 @@ def config(root: Path) -> Path:
                 response: {hello: "world", at: "$system.timestamp"}
                 output_schema: {type: object, required: [hello], properties: {hello: {type: string}}}
             """,
-    })
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -116,13 +122,19 @@ EXAMPLES = 25  # per operation and mode: bounded, the suite runs on every commit
 
 # schemathesis' own pytest plugin (`from_fixture`) does not support this pytest yet, so the
 # operations are driven through their hypothesis strategies directly.
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
+@pytest.mark.parametrize(
+    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value
+)
 def test_no_5xx_and_responses_match_the_schema(server_url: str, mode: GenerationMode) -> None:
     schema = schemathesis.openapi.from_url(f"{server_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 6  # the four endpoints, /health, /ready, /orchestrator/domains ...
     paths = {op.path for op in operations}
-    assert {"/orchestrator/items/{id}", "/orchestrator/shop/items", "/orchestrator/shop/order"} <= paths
+    assert {
+        "/orchestrator/items/{id}",
+        "/orchestrator/shop/items",
+        "/orchestrator/shop/order",
+    } <= paths
     for operation in operations:
         if mode == GenerationMode.NEGATIVE and not (
             len(operation.query) or len(operation.path_parameters) or len(operation.body)
@@ -130,7 +142,12 @@ def test_no_5xx_and_responses_match_the_schema(server_url: str, mode: Generation
             continue  # nothing to make invalid
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         def check(case: schemathesis.Case) -> None:
             case.call_and_validate(base_url=server_url, checks=CHECKS)
 

@@ -26,15 +26,55 @@ CANARY = "canary-7f3a9c2e5b1d4068"
 def ssrf_corpus(attacker: str) -> list[str]:
     host = attacker.removeprefix("http://")
     return [
-        attacker, f"{attacker}/steal", f"//{host}/steal", f"@{host}", f"x@{host}", f"{host}", f"http:{host}",
-        f"https://{host}", f"http:\\\\{host}", f"\\\\{host}\\steal", f"..%2F..%2F{host}", "../../../etc/passwd",
-        "..", ".", "/", "//", "%2e%2e/%2e%2e/admin", "%2F%2F" + host, f"?next={attacker}", f"#{attacker}",
-        f"a/../../{host}", "\r\nHost: evil.example", "x\r\nX-Injected: 1", "x\nLocation: http://evil", "\x00evil",
-        f"{host}#@127.0.0.1", f"127.0.0.1:{host.split(':')[1]}", "localhost:22", "[::1]:22", "0.0.0.0", "0x7f000001",
-        "2130706433", "file:///etc/passwd", "gopher://127.0.0.1:6379/_INFO", "dict://127.0.0.1:6379/info",
-        "ftp://evil.example/", "javascript:alert(1)", "data:text/plain,hi", f"{attacker}%00", f"{attacker}%0d%0a",
-        "%252e%252e%252f", "\u2025/\u2025/admin", "\uff0e\uff0e/\uff0e\uff0e/admin", "a" * 3000, f"\t{attacker}",
-        f" {attacker}", "evil.example:80@127.0.0.1", "user:pass@evil.example", "%40evil.example%3A81",
+        attacker,
+        f"{attacker}/steal",
+        f"//{host}/steal",
+        f"@{host}",
+        f"x@{host}",
+        f"{host}",
+        f"http:{host}",
+        f"https://{host}",
+        f"http:\\\\{host}",
+        f"\\\\{host}\\steal",
+        f"..%2F..%2F{host}",
+        "../../../etc/passwd",
+        "..",
+        ".",
+        "/",
+        "//",
+        "%2e%2e/%2e%2e/admin",
+        "%2F%2F" + host,
+        f"?next={attacker}",
+        f"#{attacker}",
+        f"a/../../{host}",
+        "\r\nHost: evil.example",
+        "x\r\nX-Injected: 1",
+        "x\nLocation: http://evil",
+        "\x00evil",
+        f"{host}#@127.0.0.1",
+        f"127.0.0.1:{host.split(':')[1]}",
+        "localhost:22",
+        "[::1]:22",
+        "0.0.0.0",
+        "0x7f000001",
+        "2130706433",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:6379/_INFO",
+        "dict://127.0.0.1:6379/info",
+        "ftp://evil.example/",
+        "javascript:alert(1)",
+        "data:text/plain,hi",
+        f"{attacker}%00",
+        f"{attacker}%0d%0a",
+        "%252e%252e%252f",
+        "\u2025/\u2025/admin",
+        "\uff0e\uff0e/\uff0e\uff0e/admin",
+        "a" * 3000,
+        f"\t{attacker}",
+        f" {attacker}",
+        "evil.example:80@127.0.0.1",
+        "user:pass@evil.example",
+        "%40evil.example%3A81",
     ]
 
 
@@ -91,7 +131,10 @@ async def test_ssrf_corpus_never_leaves_the_configured_host(
         corpus = ssrf_corpus(attacker.url)
         bound = refused = 0
         svc = Orkestra(write_config(tmp_path, api_files(http_backend.url)))
-        async with svc, httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://t") as c:
+        async with (
+            svc,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://t") as c,
+        ):
             for value in corpus:
                 response = await c.post("/orchestrator/h/fetch", json={"v": value, "tag": value})
                 if response.status_code == 200:
@@ -100,7 +143,9 @@ async def test_ssrf_corpus_never_leaves_the_configured_host(
                     assert "/" not in segment and unquote(segment) == value, (value, body)
                     assert body["query"] == {"q": [value]}, (value, body)
                     assert body["host"] == http_backend.url.removeprefix("http://")
-                    assert body["tag"] == value.strip(" \t")  # HTTP drops a header value's outer blanks
+                    assert body["tag"] == value.strip(
+                        " \t"
+                    )  # HTTP drops a header value's outer blanks
                     bound += 1
                 else:
                     assert response.status_code in (422, 502), (value, response.text)
@@ -109,7 +154,9 @@ async def test_ssrf_corpus_never_leaves_the_configured_host(
         assert attacker.received == [], [r.target for r in attacker.received]
         assert redirect.status_code == 502  # a 302 is an answer the source does not follow
         assert bound + refused == len(corpus) and bound > len(corpus) // 2
-        assert all(r.path.startswith(("/echo/v1/items/", "/redirect")) for r in http_backend.received)
+        assert all(
+            r.path.startswith(("/echo/v1/items/", "/redirect")) for r in http_backend.received
+        )
 
 
 class http_backend_attacker:
@@ -122,10 +169,29 @@ class http_backend_attacker:
 
 
 SQLI = [
-    "' OR '1'='1", "' OR 1=1 --", "x'; DROP TABLE {t}; --", "1; DELETE FROM {t}", "' UNION SELECT id, name FROM {t} --",
-    "admin'--", "' OR ''='", "\\' OR 1=1 #", "%' OR name LIKE '%", "1 OR 1=1", "'; UPDATE {t} SET name='x'; --",
-    "\"; DROP TABLE {t}; --", "' AND SLEEP(5) --", "'; SELECT pg_sleep(5); --", "$1", ":name", "?", "' || (SELECT name FROM {t} LIMIT 1) || '",
-    "robert'); DROP TABLE {t};--", "\x00' OR '1'='1", "' OR 'a'='a' /*", "*/ OR 1=1 /*", "N'x' OR 1=1",
+    "' OR '1'='1",
+    "' OR 1=1 --",
+    "x'; DROP TABLE {t}; --",
+    "1; DELETE FROM {t}",
+    "' UNION SELECT id, name FROM {t} --",
+    "admin'--",
+    "' OR ''='",
+    "\\' OR 1=1 #",
+    "%' OR name LIKE '%",
+    "1 OR 1=1",
+    "'; UPDATE {t} SET name='x'; --",
+    '"; DROP TABLE {t}; --',
+    "' AND SLEEP(5) --",
+    "'; SELECT pg_sleep(5); --",
+    "$1",
+    ":name",
+    "?",
+    "' || (SELECT name FROM {t} LIMIT 1) || '",
+    "robert'); DROP TABLE {t};--",
+    "\x00' OR '1'='1",
+    "' OR 'a'='a' /*",
+    "*/ OR 1=1 /*",
+    "N'x' OR 1=1",
 ]
 
 
@@ -153,7 +219,10 @@ def sql_files(connection: str, table: str) -> dict[str, str]:
 async def run_sqli(config: Path, table: str) -> None:
     payloads = [p.format(t=table) for p in SQLI]
     svc = Orkestra(config)
-    async with svc, httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://t") as c:
+    async with (
+        svc,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://t") as c,
+    ):
         for payload in payloads:
             response = await c.post("/orchestrator/q/find", json={"name": payload})
             if "\x00" in payload and response.status_code == 502:
@@ -172,7 +241,9 @@ async def test_sql_injection_corpus_is_bound_on_sqlite(tmp_path: Path) -> None:
     db = tmp_path / "p.db"
     with sqlite3.connect(db) as conn:
         conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT)")
-        conn.executemany(f"INSERT INTO {table} VALUES (?, ?)", [(1, "alice"), (2, "bob"), (3, SQLI[0])])
+        conn.executemany(
+            f"INSERT INTO {table} VALUES (?, ?)", [(1, "alice"), (2, "bob"), (3, SQLI[0])]
+        )
     await run_sqli(write_config(tmp_path, sql_files(f"sqlite:///{db}", table)), table)
     with sqlite3.connect(db) as conn:
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (3,)
@@ -184,8 +255,12 @@ async def test_sql_injection_corpus_is_bound_on_postgresql(tmp_path: Path) -> No
     conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test")
     try:
         await conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT)")
-        await conn.executemany(f"INSERT INTO {table} VALUES ($1, $2)", [(1, "alice"), (2, "bob"), (3, SQLI[0])])
-        config = write_config(tmp_path, sql_files("postgresql://postgres@127.0.0.1:5432/test", table))
+        await conn.executemany(
+            f"INSERT INTO {table} VALUES ($1, $2)", [(1, "alice"), (2, "bob"), (3, SQLI[0])]
+        )
+        config = write_config(
+            tmp_path, sql_files("postgresql://postgres@127.0.0.1:5432/test", table)
+        )
         await run_sqli(config, table)
         assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 3
     finally:
@@ -194,7 +269,10 @@ async def test_sql_injection_corpus_is_bound_on_postgresql(tmp_path: Path) -> No
 
 
 async def test_canary_secret_appears_nowhere(
-    tmp_path: Path, http_backend: HttpBackend, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    http_backend: HttpBackend,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("CANARY_TOKEN", CANARY)
     caplog.set_level(logging.DEBUG)
@@ -202,13 +280,19 @@ async def test_canary_secret_appears_nowhere(
     svc = Orkestra(write_config(tmp_path, api_files(http_backend.url)))
     svc.observers.append(lambda record: records.append(record.as_dict()))
     texts: list[str] = []
-    async with svc, httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://t") as c:
+    async with (
+        svc,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://t") as c,
+    ):
         # the client itself sends it: its answer echoes the client's own data, so only logs and
         # records are checked for this one
         await c.post("/orchestrator/h/fetch", json={"v": CANARY, "tag": "t"})
         for path, body in [
             ("/orchestrator/h/fetch", {"v": "1", "tag": "t"}),
-            ("/orchestrator/h/boom", {"v": "x"}),  # the backend's 500 body echoes the Authorization header
+            (
+                "/orchestrator/h/boom",
+                {"v": "x"},
+            ),  # the backend's 500 body echoes the Authorization header
             ("/orchestrator/h/fetch", {"v": "x", "tag": "a\r\nb"}),  # refused header value
             ("/orchestrator/h/follow", {"to": "http://127.0.0.1:1/"}),
         ]:

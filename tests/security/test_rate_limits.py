@@ -18,15 +18,18 @@ KEY_B = "key-b-0123456789abcdef"
 
 def service(tmp_path: Path, limit: str, endpoint_auth: str = "") -> Orkestra:
     names = uuid.uuid4().hex[:8]  # Redis windows of earlier runs never count
-    return Orkestra(write_config(tmp_path, {
-        "config.yaml": f"""
+    return Orkestra(
+        write_config(
+            tmp_path,
+            {
+                "config.yaml": f"""
             auth:
               api_keys:
                 - {{name: a{names}, key: {KEY_A}}}
                 - {{name: b{names}, key: {KEY_B}}}
               rate_limit: {limit}
             """,
-        "domains/d.yaml": f"""
+                "domains/d.yaml": f"""
             endpoints:
               e:
                 method: get
@@ -34,7 +37,9 @@ def service(tmp_path: Path, limit: str, endpoint_auth: str = "") -> Orkestra:
                 response: {{ok: true}}
                 {endpoint_auth}
             """,
-    }))
+            },
+        )
+    )
 
 
 async def statuses(svc: Orkestra, n: int, headers: dict[str, str]) -> list[httpx.Response]:
@@ -61,7 +66,9 @@ async def test_per_ip_limit_counts_every_key_from_that_address(tmp_path: Path) -
 
 
 async def test_endpoint_limit_applies_on_top(tmp_path: Path) -> None:
-    async with service(tmp_path, "{requests: 100, per: 60}", "auth: {rate_limit: {requests: 1, per: 60}}") as svc:
+    async with service(
+        tmp_path, "{requests: 100, per: 60}", "auth: {rate_limit: {requests: 1, per: 60}}"
+    ) as svc:
         responses = await statuses(svc, 2, {"X-API-Key": KEY_A})
     assert [r.status_code for r in responses] == [200, 429]
 
@@ -129,7 +136,9 @@ async def test_forwarded_for_is_used_only_when_trusted(tmp_path: Path) -> None:
     }
 
     async def codes(trust: str) -> list[int]:
-        config = write_config(tmp_path / trust, {k: v.replace("TRUST", trust) for k, v in files.items()})
+        config = write_config(
+            tmp_path / trust, {k: v.replace("TRUST", trust) for k, v in files.items()}
+        )
         async with Orkestra(config) as svc:
             out = []
             for client_ip in ("203.0.113.1", "203.0.113.2"):

@@ -28,7 +28,9 @@ FILES = {
 
 
 async def post(svc: Orkestra, path: str, **kw: object) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://t") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=svc.app), base_url="http://t"
+    ) as c:
         return await c.post(path, **kw)  # type: ignore[arg-type]
 
 
@@ -39,7 +41,9 @@ async def test_list_and_body_limits(tmp_path: Path) -> None:
         nested = await post(svc, "/orchestrator/d/wide", json=[[list(range(60))]])
         big = await post(svc, "/orchestrator/d/wide", content=b'{"x": "' + b"a" * 3000 + b'"}')
         narrow = await post(svc, "/orchestrator/d/narrow", json={"items": [1, 2, 3, 4]})
-        narrow_bytes = await post(svc, "/orchestrator/d/narrow", json={"items": [], "pad": "x" * 200})
+        narrow_bytes = await post(
+            svc, "/orchestrator/d/narrow", json={"items": [], "pad": "x" * 200}
+        )
         operation = svc.runtime.plan("d", "wide").nodes["e"].operation  # type: ignore[union-attr]
     assert ok.status_code == 200 and ok.json() == {"n": 50}
     assert long_list.status_code == 413 and long_list.json()["errors"][0]["field"] == "a.items"

@@ -17,7 +17,7 @@ def many_endpoints(count: int) -> str:
         lines.append("    endpoint_type: direct")
         lines.append("    method: get")
         if i % 2:
-            lines.append(f"    response: {{n: {i}, id: \"$request.path_params.item_id\"}}")
+            lines.append(f'    response: {{n: {i}, id: "$request.path_params.item_id"}}')
         else:
             lines.append(f"    response: {{n: {i}}}")
     return "\n".join(lines) + "\n"
@@ -46,5 +46,7 @@ async def test_every_route_of_many_is_found(tmp_path: Path) -> None:
             wrong_method = await client.get("/orchestrator/v1/p/x/q")
             assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"
             assert (await client.get("/orchestrator/big/e300")).status_code == 404
-            assert (await client.get("/orchestrator/big/e1")).status_code == 404  # needs its {item_id}
+            assert (
+                await client.get("/orchestrator/big/e1")
+            ).status_code == 404  # needs its {item_id}
             assert (await client.get("/health")).json() == {"status": "ok"}

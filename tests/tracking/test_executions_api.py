@@ -157,7 +157,10 @@ async def test_debug_needs_allow_debug(tmp_path: Path) -> None:
         assert debug["result"] == {"name": "Ada", "score": 0.8}
         assert [s["name"] for s in debug["execution"]["sources"]] == ["customer", "score", "extra"]
         failed = await client.get("/orchestrator/shop/broken", params={"debug": "true"})
-        assert failed.status_code == 502 and failed.headers["content-type"] == "application/problem+json"
+        assert (
+            failed.status_code == 502
+            and failed.headers["content-type"] == "application/problem+json"
+        )
         problem = failed.json()
         assert problem["source"] == "payments" and problem["execution"]["status"] == "failed"
         assert problem["execution"]["sources"][0]["error"] == "backend refused"

@@ -121,7 +121,9 @@ class DatabasePool:
             raise failures.pool_exhausted(source, self.db_id, self.config.pool_timeout) from None
         except OverflowError:
             # a number the driver cannot bind (SQLite: beyond 64 bits): the request's fault
-            raise RequestError(f"source '{source}': a parameter value is out of range for the database", 422) from None
+            raise RequestError(
+                f"source '{source}': a parameter value is out of range for the database", 422
+            ) from None
         except TimeoutError:
             if not deadline.expired():  # the driver's own timeout (connect_args), not ours
                 if not connected:
@@ -198,7 +200,9 @@ class DatabasePool:
         self.status = ComponentStatus(state, error, details)
 
 
-def _numbers_for_typed_arguments(exc: BaseException, values: Mapping[str, Any]) -> dict[str, Any] | None:
+def _numbers_for_typed_arguments(
+    exc: BaseException, values: Mapping[str, Any]
+) -> dict[str, Any] | None:
     """Values from URLs are text; PostgreSQL (asyncpg) refuses '42' for an INT parameter before
     the statement runs. Then, and only then, numeric strings are sent again as numbers, so that
     `WHERE id = :id` with `$request.path_params.id` works as it does on SQLite and MariaDB."""
@@ -211,9 +215,14 @@ def _numbers_for_typed_arguments(exc: BaseException, values: Mapping[str, Any]) 
         if number is not None:
             changed = True
             out[key] = number
-        elif isinstance(value, list) and any(isinstance(v, str) and _as_number(v) is not None for v in value):
+        elif isinstance(value, list) and any(
+            isinstance(v, str) and _as_number(v) is not None for v in value
+        ):
             changed = True
-            out[key] = [n if (n := _as_number(v) if isinstance(v, str) else None) is not None else v for v in value]
+            out[key] = [
+                n if (n := _as_number(v) if isinstance(v, str) else None) is not None else v
+                for v in value
+            ]
         else:
             out[key] = value
     return out if changed else None
