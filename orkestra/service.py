@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Self
 
 import orjson
 from starlette.requests import Request
@@ -123,7 +124,7 @@ class Orkestra:
         await self.fastapi.state.security.close()
         await close_shared_client()
 
-    async def __aenter__(self) -> Orkestra:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -154,7 +155,7 @@ class Orkestra:
         for observer in self.observers:
             try:
                 observer(record)
-            except Exception as exc:  # an observer must never fail a request
+            except Exception as exc:  # noqa: BLE001  # an observer must never fail a request
                 log.warning("execution observer failed: %s", exc)
 
     async def respond(
