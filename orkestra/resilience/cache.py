@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from orkestra.redis_clients import RedisClients
+
 log = logging.getLogger("orkestra.cache")
 
 MISS: Any = object()
@@ -82,19 +84,10 @@ class RedisCache:
 
     def __init__(self, url: str = DEFAULT_REDIS_URL) -> None:
         self.url = url
-        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._redis = RedisClients(url)
 
     def client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            from orkestra.extras import require
-
-            redis = require("redis.asyncio", "redis")
-            client = self._clients[loop] = redis.from_url(
-                self.url, socket_timeout=1.0, socket_connect_timeout=1.0
-            )
-        return client
+        return self._redis.get()
 
     async def get(self, key: str) -> Any:
         try:
@@ -112,10 +105,7 @@ class RedisCache:
             log.warning("cache write failed (%s)", type(exc).__name__)
 
     async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        await self._redis.close()
 
 
 class Coalescer:

@@ -6,13 +6,14 @@ identity (INCR + PEXPIRE), shared by every worker. Both answer "allowed" or "ret
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from orkestra.redis_clients import RedisClients
 
 log = logging.getLogger("orkestra.security")
 
@@ -59,19 +60,10 @@ class RedisRateLimiter:
         self.window_ms = max(1, int(per * 1000))
         self.url = url
         self.namespace = namespace
-        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._redis = RedisClients(url)
 
     def client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            from orkestra.extras import require
-
-            redis = require("redis.asyncio", "redis")
-            client = self._clients[loop] = redis.from_url(
-                self.url, socket_timeout=1.0, socket_connect_timeout=1.0
-            )
-        return client
+        return self._redis.get()
 
     async def hit(self, identity: str) -> float | None:
         window = int(time.time() * 1000) // self.window_ms
@@ -90,9 +82,7 @@ class RedisRateLimiter:
         return max(0.001, (self.window_ms - elapsed) / 1000)
 
     async def close(self) -> None:
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        await self._redis.close()
 
 
 def retry_after_header(seconds: float) -> str:
