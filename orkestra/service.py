@@ -25,7 +25,13 @@ from orkestra.observability.logs import bind_execution_id
 from orkestra.resilience.guard import close_caches
 from orkestra.runtime import Runtime, load_runtime
 from orkestra.secrets import Redactor
-from orkestra.server.endpoint import EXECUTION_HEADER, error_response, new_execution_id
+from orkestra.server.endpoint import (
+    EXECUTION_HEADER,
+    check_input,
+    error_response,
+    new_execution_id,
+    property_types,
+)
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -218,9 +224,16 @@ class Orkestra:
         missing = [p for p in plan.path_params if p not in (path_params or {})]
         if missing:
             raise RequestError(f"missing path parameter(s): {', '.join(missing)}", 422)
-        data = RequestData(
-            method.upper(), dict(path_params or {}), dict(query or {}), dict(headers or {}), body
+        method = method.upper()
+        typed_query, typed_path = check_input(
+            plan,
+            method,
+            dict(query or {}),
+            dict(path_params or {}),
+            body,
+            property_types(plan.spec.input_schema or {}),
         )
+        data = RequestData(method, typed_path, typed_query, dict(headers or {}), body)
         result = await self.run(plan, data, new_execution_id())
         return result.body
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -55,7 +56,7 @@ class EndpointHandler:
         # None or inactive (no auth, no rate limits): nothing to check per request
         self.security = security if security is not None and security.active else None
         schema = plan.spec.input_schema or {}
-        self.query_types = _property_types(schema)
+        self.query_types = property_types(schema)
 
     async def handle(self, request: Request) -> Response:
         execution_id = new_execution_id()
@@ -82,32 +83,14 @@ class EndpointHandler:
         body: Any = None
         if method in BODY_METHODS:
             body = await self.read_body(request)
-        query = _query_dict(request)
-        path_params = dict(request.path_params)
-        validator = self.plan.input_validator
-        if validator is not None:
-            if method in BODY_METHODS and body is not None:
-                target: Any = body
-            else:
-                query = _coerce(query, self.query_types)
-                path_params = _coerce(path_params, self.query_types)
-                target = {
-                    **query,
-                    **{k: v for k, v in path_params.items() if k in self.query_types},
-                }
-            errors = sorted(validator.iter_errors(target), key=lambda e: list(e.absolute_path))
-            if errors:
-                raise RequestError(
-                    "the request does not match the endpoint's input_schema",
-                    422,
-                    [
-                        {
-                            "field": ".".join(str(p) for p in e.absolute_path) or "(root)",
-                            "message": e.message[:300],
-                        }
-                        for e in errors[:20]
-                    ],
-                )
+        query, path_params = check_input(
+            self.plan,
+            method,
+            _query_dict(request),
+            dict(request.path_params),
+            body,
+            self.query_types,
+        )
         headers = HeaderMap(
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]
         )
@@ -143,6 +126,42 @@ class EndpointHandler:
                 [{"field": where or "(root)", "message": f"more than {max_items} items"}],
             )
         return body
+
+
+def check_input(
+    plan: EndpointPlan,
+    method: str,
+    query: dict[str, Any],
+    path_params: dict[str, Any],
+    body: Any,
+    query_types: Mapping[str, str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate a request against the endpoint's input_schema: the body of POST/PUT/PATCH, else
+    the query and path params, turned into the types the schema declares. Returns the (typed)
+    query and path params; raises RequestError(422) naming each field that does not match."""
+    validator = plan.input_validator
+    if validator is None:
+        return query, path_params
+    if method in BODY_METHODS and body is not None:
+        target: Any = body
+    else:
+        query = _coerce(query, query_types)
+        path_params = _coerce(path_params, query_types)
+        target = {**query, **{k: v for k, v in path_params.items() if k in query_types}}
+    errors = sorted(validator.iter_errors(target), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise RequestError(
+            "the request does not match the endpoint's input_schema",
+            422,
+            [
+                {
+                    "field": ".".join(str(p) for p in e.absolute_path) or "(root)",
+                    "message": e.message[:300],
+                }
+                for e in errors[:20]
+            ],
+        )
+    return query, path_params
 
 
 def error_response(exc: OrkestraError, execution_id: str, redact: Any) -> Response:
@@ -184,7 +203,7 @@ def _query_dict(request: Request) -> dict[str, Any]:
     return out
 
 
-def _property_types(schema: dict[str, Any]) -> dict[str, str]:
+def property_types(schema: dict[str, Any]) -> dict[str, str]:
     props = schema.get("properties") if isinstance(schema, dict) else None
     out: dict[str, str] = {}
     if isinstance(props, dict):
@@ -196,7 +215,7 @@ def _property_types(schema: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _coerce(values: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
+def _coerce(values: dict[str, Any], types: Mapping[str, str]) -> dict[str, Any]:
     """Strings from the URL become the types input_schema declares (when they parse)."""
     out = dict(values)
     for key, value in values.items():

@@ -190,3 +190,22 @@ async def test_mount_into_an_existing_fastapi_app(tmp_path: Path) -> None:
         resp = await c.get("/api/orchestrator/shop/customer/5")
         assert resp.status_code == 200 and resp.json()["name"] == "Ada"
     await service.close()
+
+
+async def test_in_process_execute_applies_the_input_schema(tmp_path: Path) -> None:
+    from orkestra.errors import RequestError
+
+    async with Orkestra(write_config(tmp_path, FILES)) as service:
+        ok = await service.execute(
+            "shop", "order", path_params={"region": "eu"}, body={"item": "tea", "quantity": 2}
+        )
+        assert ok == {"region": "eu", "total": 20}
+        with pytest.raises(RequestError) as info:
+            await service.execute(
+                "shop", "order", path_params={"region": "eu"}, body={"item": "tea", "quantity": 0}
+            )
+        assert info.value.status == 422 and info.value.errors[0]["field"] == "quantity"
+        assert await service.execute("shop", "search", query={"limit": "4"}, method="GET") == {
+            "limit": 4,
+            "doubled": 8,
+        }
