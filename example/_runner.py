@@ -10,9 +10,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 STARTUP_TIMEOUT = 120.0  # a cold import of scikit-learn + skops on a busy machine is slow
 

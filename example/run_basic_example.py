@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _runner import call, serve, show  # noqa: E402
+from _runner import call, serve, show
 
 HERE = Path(__file__).resolve().parent / "basic"
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _runner import call, serve, show  # noqa: E402
+from datetime import UTC
+
+from _runner import call, serve, show
 
 HERE = Path(__file__).resolve().parent / "iris"
 FLOWERS = [1, 51, 101, 71, 134]  # one of each species, and two the model may find hard
@@ -39,7 +41,7 @@ def set_up_feast(database: Path) -> None:
         return
     import importlib.util
     import sqlite3
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import feast
     import pandas as pd
@@ -51,7 +53,7 @@ def set_up_feast(database: Path) -> None:
             conn,
         )
     conn.close()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     frame = frame[frame.flower_id <= IN_FEAST].assign(event_timestamp=now - timedelta(hours=1))
     frame.to_parquet(repo / "data" / "iris.parquet")
     spec = importlib.util.spec_from_file_location("iris_definitions", repo / "definitions.py")

@@ -24,6 +24,7 @@ def orkestra(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "orkestra", *args],
+        check=False,  # callers assert on the return code
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -52,8 +52,10 @@ def test_unknown_source_reference(tmp_path: Path) -> None:
         },
     )
     assert problems == [
-        "domains/d.yaml:8 endpoints.e.data_sources[0].params.v: unknown reference $nope: "
-        "no data source of this endpoint is called 'nope' (sources: first)"
+        (
+            "domains/d.yaml:8 endpoints.e.data_sources[0].params.v: unknown reference $nope: "
+            "no data source of this endpoint is called 'nope' (sources: first)"
+        )
     ]
 
 
@@ -115,8 +117,10 @@ def test_missing_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         },
     )
     assert problems == [
-        "integrations/api.yaml:6 api.sources.svc.headers.Authorization: environment variable "
-        "ORKESTRA_TEST_UNSET is not set (set it, or write ${ORKESTRA_TEST_UNSET:-default})"
+        (
+            "integrations/api.yaml:6 api.sources.svc.headers.Authorization: environment variable "
+            "ORKESTRA_TEST_UNSET is not set (set it, or write ${ORKESTRA_TEST_UNSET:-default})"
+        )
     ]
 
 

@@ -91,7 +91,7 @@ def test_model_scoring_example_runs_the_brief_verbatim() -> None:
 
 
 def test_iris_example_as_a_script() -> None:
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: PLW1510  the return code is asserted below
         [sys.executable, str(EXAMPLES / "run_iris_example.py")],
         capture_output=True,
         text=True,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
