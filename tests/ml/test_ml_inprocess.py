@@ -261,17 +261,18 @@ async def test_predicting_under_load_keeps_the_event_loop_responsive(
             lags.append(time.perf_counter() - before - 0.01)
 
     tick = asyncio.create_task(ticker())
-    rows = [iris_rows[i % len(iris_rows)] for i in range(200)]
+    # enough rows that the ticker samples the loop many times (a median of 4 samples was noise)
+    rows = [iris_rows[i % len(iris_rows)] for i in range(800)]
     outputs = await asyncio.gather(*(op.call({"features": row}, CTX) for row in rows))
     stop.set()
     await tick
     labels, _ = reference(iris_model, rows)
     assert [o["prediction"] for o in outputs] == labels
-    assert len(lags) >= 3, "the ticker must have run while the predictions did"
+    assert len(lags) >= 10, "the ticker must have run while the predictions did"
     # Predicting on the loop would block it for the whole run (seconds, a handful of ticks). In
     # the pool, a tick waits at most for the GIL to be handed over; the bounds are coarse because
     # this 2-core machine is shared (its idle loop already shows stalls of tens of ms).
-    assert statistics.median(lags) < 0.05, (
+    assert statistics.median(lags) < 0.1, (
         f"typical tick delayed {statistics.median(lags) * 1000:.0f} ms"
     )
     assert max(lags) < 0.5, f"event loop stalled {max(lags) * 1000:.0f} ms"
