@@ -30,7 +30,6 @@ from orkestra.server.endpoint import (
     check_input,
     error_response,
     new_execution_id,
-    property_types,
 )
 
 if TYPE_CHECKING:
@@ -231,7 +230,6 @@ class Orkestra:
             dict(query or {}),
             dict(path_params or {}),
             body,
-            property_types(plan.spec.input_schema or {}),
         )
         data = RequestData(method, typed_path, typed_query, dict(headers or {}), body)
         result = await self.run(plan, data, new_execution_id())

@@ -113,6 +113,7 @@ class EndpointPlanner:
             order=order,
             response=response,
             input_validator=validator,
+            input_types=input_property_types(spec.input_schema or {}),
             timeout=spec.timeout,
             location=self.describe(ep_path),
             stages=stages,
@@ -350,3 +351,16 @@ def _retry_policy(spec: RetrySpec | int | None, op_retries: int, idempotent: boo
     if isinstance(spec, int):  # `retry: 2` = two retries after the first attempt
         return RetryPolicy(attempts=1 + max(spec, 0))
     return RetryPolicy(spec.attempts, spec.backoff, spec.max_backoff, spec.budget)
+
+
+def input_property_types(schema: dict[str, Any]) -> dict[str, str]:
+    """Each input_schema property's JSON type (strings from URLs are converted to it)."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    out: dict[str, str] = {}
+    if isinstance(props, dict):
+        for name, sub in props.items():
+            t = sub.get("type") if isinstance(sub, dict) else None
+            if isinstance(t, list):
+                t = next((x for x in t if x != "null"), None)
+            out[name] = t if isinstance(t, str) else "string"
+    return out

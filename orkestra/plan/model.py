@@ -64,6 +64,7 @@ class EndpointPlan:
     order: tuple[str, ...]  # a topological order (for dry runs and sequential fallbacks)
     response: ResponsePlan
     input_validator: Validator | None
+    input_types: dict[str, str]  # input_schema property -> JSON type, for query/path params
     timeout: float | None
     location: str
     stages: tuple[tuple[str, ...], ...] = field(default=())  # groups that can run together

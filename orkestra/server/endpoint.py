@@ -55,8 +55,6 @@ class EndpointHandler:
         self.service = service
         # None or inactive (no auth, no rate limits): nothing to check per request
         self.security = security if security is not None and security.active else None
-        schema = plan.spec.input_schema or {}
-        self.query_types = property_types(schema)
 
     async def handle(self, request: Request) -> Response:
         execution_id = new_execution_id()
@@ -89,7 +87,6 @@ class EndpointHandler:
             _query_dict(request),
             dict(request.path_params),
             body,
-            self.query_types,
         )
         headers = HeaderMap(
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]
@@ -134,7 +131,6 @@ def check_input(
     query: dict[str, Any],
     path_params: dict[str, Any],
     body: Any,
-    query_types: Mapping[str, str],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate a request against the endpoint's input_schema: the body of POST/PUT/PATCH, else
     the query and path params, turned into the types the schema declares. Returns the (typed)
@@ -142,6 +138,7 @@ def check_input(
     validator = plan.input_validator
     if validator is None:
         return query, path_params
+    query_types = plan.input_types
     if method in BODY_METHODS and body is not None:
         target: Any = body
     else:
@@ -200,18 +197,6 @@ def _query_dict(request: Request) -> dict[str, Any]:
             out[key] = prev + [value] if isinstance(prev, list) else [prev, value]
         else:
             out[key] = value
-    return out
-
-
-def property_types(schema: dict[str, Any]) -> dict[str, str]:
-    props = schema.get("properties") if isinstance(schema, dict) else None
-    out: dict[str, str] = {}
-    if isinstance(props, dict):
-        for name, sub in props.items():
-            t = sub.get("type") if isinstance(sub, dict) else None
-            if isinstance(t, list):
-                t = next((x for x in t if x != "null"), None)
-            out[name] = t if isinstance(t, str) else "string"
     return out
 
 
