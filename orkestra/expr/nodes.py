@@ -7,6 +7,7 @@ lookups by name. Nodes are never mutated after construction, so one tree serves 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -17,11 +18,11 @@ from orkestra.expr.values import get_member, js_string, truthy
 Scope = Mapping[str, Any]
 
 
-class Node:
+class Node(ABC):
     __slots__ = ()
 
-    def evaluate(self, scope: Scope) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def evaluate(self, scope: Scope) -> Any: ...
 
     def children(self) -> tuple[Node, ...]:
         return ()

@@ -13,6 +13,7 @@ dict template copies its constant entries and evaluates the others.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -27,7 +28,7 @@ Evaluator = Callable[[Scope], Any]
 MAX_TEMPLATE_DEPTH = 100  # nesting of dicts and lists in one template
 
 
-class Template:
+class Template(ABC):
     """A compiled template or expression; immutable, safe to evaluate from concurrent tasks.
 
     `references`: root names used (`request`, a source's name, ...). `path_params`: the X of each
@@ -40,9 +41,9 @@ class Template:
     path_params: tuple[str, ...]
     is_constant: bool
 
+    @abstractmethod
     def evaluate(self, scope: Scope) -> Any:
         """The value of the template in `scope`; missing roots and paths are None, not errors."""
-        raise NotImplementedError
 
     def evaluator(self) -> Evaluator:
         """The cheapest callable computing `evaluate` (saves a call level in containers)."""
