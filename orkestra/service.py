@@ -17,8 +17,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orkestra.engine.executor import EngineOptions, ExecutionResult, RequestData, execute_plan
 from orkestra.engine.record import ExecutionRecord
+from orkestra.engine.request import execute_plan
+from orkestra.engine.types import EngineOptions, ExecutionResult, RequestData
 from orkestra.errors import OrkestraError, RequestError, SourceError
 from orkestra.http_client import close_shared_client
 from orkestra.observability.logs import bind_execution_id

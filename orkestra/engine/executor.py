@@ -1,4 +1,4 @@
-"""Executes an endpoint plan for one request.
+"""Runs the sources of one request as a graph (orkestra.engine.request is the request's entry).
 
 Every source is a task that starts as soon as the sources it references are done, so independent
 sources overlap and a chain runs in sequence. A required source that fails ends the request (502/504
@@ -9,74 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any
+
+import orjson
 
 from orkestra.engine import record as rec
 from orkestra.engine.record import ExecutionRecord, SourceRun
+from orkestra.engine.types import EngineOptions
 from orkestra.errors import OrkestraError, RequestError, SourceError, SourceTimeout
 from orkestra.expr import truthy
 from orkestra.plan.model import EndpointPlan, SourceNode
 from orkestra.resilience.breaker import counts_as_failure
 from orkestra.resilience.cache import MISS, cache_key
 from orkestra.resilience.fanout import check_batch_result, map_in_order, supports_batch
-from orkestra.resilience.guard import CachePlan
-from orkestra.secrets import Redactor
 from orkestra.sources.base import CallContext
 
 log = logging.getLogger("orkestra.engine")
-
-
-@dataclass
-class RequestData:
-    method: str = "GET"
-    path_params: dict[str, Any] = field(default_factory=dict)
-    query_params: dict[str, Any] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: Any = None
-
-    def as_scope(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "path_params": self.path_params,
-            "query_params": self.query_params,
-            "headers": self.headers,
-            "body": self.body,
-        }
-
-
-@dataclass
-class EngineOptions:
-    redactor: Redactor = field(default_factory=lambda: Redactor(()))
-    measure_sizes: bool = True
-    keep_payloads: bool = False
-    trace_headers: Mapping[str, str] = field(default_factory=dict)
-    tracer: Any = (
-        None  # orkestra.observability.tracing.Tracing: a span per source, its context passed on
-    )
-
-
-@dataclass
-class ExecutionResult:
-    body: Any
-    record: ExecutionRecord
-
-
-def build_scope(request: RequestData, execution_id: str) -> dict[str, Any]:
-    return {
-        "request": request.as_scope(),
-        "system": {
-            "timestamp": datetime.now(UTC).isoformat(),
-            "request_id": execution_id,
-            "execution_id": execution_id,
-        },
-        "env": os.environ,
-        "ENV": os.environ,
-    }
 
 
 class Execution:
@@ -359,96 +310,6 @@ class Execution:
         return body
 
 
-def new_record(plan: EndpointPlan, execution_id: str, method: str) -> ExecutionRecord:
-    record = ExecutionRecord(execution_id, plan.domain_id, plan.name, plan.route, method)
-    for node in plan.nodes.values():
-        record.sources[node.name] = SourceRun(
-            node.name, node.type, node.spec.operation, waited_for=list(node.deps)
-        )
-    return record
-
-
-async def execute_plan(
-    plan: EndpointPlan,
-    request: RequestData,
-    execution_id: str,
-    options: EngineOptions | None = None,
-) -> ExecutionResult:
-    """Run `plan` for `request`. Raises SourceError (502/503/504) or RequestError (4xx)."""
-    options = options or EngineOptions()
-    if plan.cache is not None:
-        return await _execute_cached(plan, plan.cache, request, execution_id, options)
-    return await _execute(plan, request, execution_id, options)
-
-
-async def _execute_cached(
-    plan: EndpointPlan,
-    cache: CachePlan,
-    request: RequestData,
-    execution_id: str,
-    options: EngineOptions,
-) -> ExecutionResult:
-    """The endpoint's response cache. Only complete answers are stored: a soft failure is not."""
-    scope = build_scope(request, execution_id)
-    default_key = {k: v for k, v in scope["request"].items() if k != "headers"}
-    key = cache_key(
-        cache.namespace, cache.key.evaluate(scope) if cache.key is not None else default_key
-    )
-    body = await cache.store.get(key)
-    if body is MISS:
-
-        async def fetch() -> ExecutionResult:
-            result = await _execute(plan, request, execution_id, options)
-            if result.record.complete:
-                await cache.store.set(key, result.body, cache.ttl)
-            return result
-
-        leader, shared = await cache.coalescer.run(key, fetch)
-        if not shared:
-            return leader  # type: ignore[no-any-return]
-        body, statuses = leader.body, {n: r.status for n, r in leader.record.sources.items()}
-    else:
-        statuses = {}
-    record = new_record(plan, execution_id, request.method)
-    for name, run in record.sources.items():
-        run.from_cache = True
-        run.status = statuses.get(name, rec.OK)
-    record.finish(200)
-    return ExecutionResult(body, record)
-
-
-async def _execute(
-    plan: EndpointPlan, request: RequestData, execution_id: str, options: EngineOptions
-) -> ExecutionResult:
-    record = new_record(plan, execution_id, request.method)
-    scope = build_scope(request, execution_id)
-    execution = Execution(plan, scope, record, options)
-    if plan.timeout is not None:
-        execution.deadline = asyncio.get_running_loop().time() + plan.timeout
-    try:
-        if plan.timeout is None:
-            body = await execution.run()
-        else:
-            async with asyncio.timeout(plan.timeout):
-                body = await execution.run()
-    except TimeoutError:
-        late = [r.name for r in record.sources.values() if r.status == rec.PENDING]
-        for name in late:
-            record.sources[name].status = rec.TIMED_OUT
-        error = SourceTimeout(
-            late[0] if late else plan.name, f"endpoint deadline of {plan.timeout:g}s exceeded"
-        )
-        record.finish(error.status, str(error))
-        error.record = record  # type: ignore[attr-defined]
-        raise error from None
-    except (SourceError, RequestError) as exc:
-        record.finish(exc.status, options.redactor.text(str(exc)))
-        exc.record = record  # type: ignore[union-attr]  # observers still see failed executions
-        raise
-    record.finish(200)
-    return ExecutionResult(body, record)
-
-
 async def _cancel(tasks: Any) -> None:
     tasks = list(tasks)
     for task in tasks:
@@ -465,8 +326,6 @@ def _first_error(errors: list[BaseException]) -> BaseException:
 
 
 def _size(value: Any) -> int:
-    import orjson
-
     try:
         return len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
     except TypeError:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orkestra.plan.model import EndpointPlan
 
 # Source statuses
 OK = "ok"
@@ -106,3 +109,12 @@ class ExecutionRecord:
             "error": self.error,
             "sources": [s.as_dict() for s in self.sources.values()],
         }
+
+
+def new_record(plan: EndpointPlan, execution_id: str, method: str) -> ExecutionRecord:
+    record = ExecutionRecord(execution_id, plan.domain_id, plan.name, plan.route, method)
+    for node in plan.nodes.values():
+        record.sources[node.name] = SourceRun(
+            node.name, node.type, node.spec.operation, waited_for=list(node.deps)
+        )
+    return record

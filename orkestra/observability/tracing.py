@@ -23,8 +23,8 @@ from orkestra.extras import require
 
 if TYPE_CHECKING:
     from orkestra.config.models import TracingSection
-    from orkestra.engine.executor import RequestData
     from orkestra.engine.record import ExecutionRecord, SourceRun
+    from orkestra.engine.types import RequestData
     from orkestra.plan.model import EndpointPlan, SourceNode
     from orkestra.secrets import Redactor
 

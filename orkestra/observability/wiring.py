@@ -23,7 +23,7 @@ from orkestra.tracking.api import tracking_router
 from orkestra.tracking.tracker import Tracker, build_store
 
 if TYPE_CHECKING:
-    from orkestra.engine.executor import RequestData
+    from orkestra.engine.types import RequestData
     from orkestra.observability.tracing import Tracing
     from orkestra.plan.model import EndpointPlan
     from orkestra.reload import Reloader

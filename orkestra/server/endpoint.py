@@ -11,7 +11,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orkestra.engine.executor import RequestData
+from orkestra.engine.types import RequestData
 from orkestra.errors import OrkestraError, RequestError, SourceError
 from orkestra.security.guard import AccessDenied
 from orkestra.server.problems import problem
