@@ -12,7 +12,7 @@ import pytest
 from orkestra.errors import SourceUnavailable
 from orkestra.http_client import shared_client
 from orkestra.sources.base import ComponentState
-from orkestra.sources.ml.docker_runtime import PullProgress
+from orkestra.sources.ml.docker_pull import PullProgress
 from orkestra.sources.ml.ecr import EcrRuntime
 from tests.ml.conftest import CTX, MakeML, bind
 from tests.ml.docker_fixtures import *

@@ -32,7 +32,8 @@ from urllib.parse import urlsplit
 
 from orkestra.errors import SourceUnavailable
 from orkestra.extras import require
-from orkestra.sources.ml.docker_runtime import DockerRuntime, PullProgress
+from orkestra.sources.ml.docker_pull import PullProgress
+from orkestra.sources.ml.docker_runtime import DockerRuntime
 from orkestra.sources.ml.runtimes import mask
 
 log = logging.getLogger("orkestra.ml.ecr")
